@@ -1,0 +1,324 @@
+"""One YAML file per client, validated by pydantic.
+
+Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
+Relative paths in the file are resolved against the project root (see
+:func:`journeylib.paths.project_root`), never against the working directory.
+
+The smallest useful file names the client and its raw exports::
+
+    client: acme
+    data:
+      raw_dir: data/raw/acme
+      sources:
+        customers: {path: crm.csv, columns: {customer_id: id}}
+        ...
+
+``configs/demo.yaml`` is the documented, complete example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from journeylib.paths import resolve_path
+from journeylib.schema import CHANNELS, DEVICES, TABLES
+
+
+class ConfigError(ValueError):
+    """A client config file is missing, unreadable or invalid. The message lists every problem."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(_Model):
+    """How to read one raw export and map it onto a canonical table."""
+
+    path: str = Field(description="file path, relative to data.raw_dir (or absolute)")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical column -> raw column name; unmapped raw columns are dropped",
+    )
+    ts_format: str | None = Field(
+        default=None, description="strftime format of timestamp columns; None lets pandas infer"
+    )
+    timezone: str | None = Field(
+        default=None,
+        description="zone of naive timestamps (overrides data.timezone); aware ones are converted",
+    )
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    id_source: str | None = Field(
+        default=None,
+        description="resolve customer_id through identity_map rows with this source name",
+    )
+    constants: dict[str, str] = Field(
+        default_factory=dict, description="canonical column -> constant value, e.g. channel"
+    )
+
+    @property
+    def resolved_format(self) -> str:
+        if self.format != "auto":
+            return self.format
+        return "parquet" if self.path.lower().endswith((".parquet", ".pq")) else "csv"
+
+
+class SourcesSpec(_Model):
+    customers: SourceSpec
+    events: SourceSpec
+    orders: SourceSpec
+    feedback: SourceSpec
+    spend: SourceSpec | None = None
+    products: SourceSpec | None = None
+    identity_map: SourceSpec | None = None
+
+    def items(self) -> list[tuple[str, SourceSpec]]:
+        return [(name, spec) for name in TABLES if (spec := getattr(self, name)) is not None]
+
+    @model_validator(mode="after")
+    def _mappings_complete(self) -> SourcesSpec:
+        problems = []
+        for name, spec in self.items():
+            table = TABLES[name]
+            if not table.extra_attributes:
+                unknown = sorted(set(spec.columns) - set(table.columns))
+                if unknown:
+                    problems.append(f"{name}.columns: unknown canonical column(s) {unknown}")
+            missing = [
+                c for c in table.required if c not in spec.columns and c not in spec.constants
+            ]
+            if missing:
+                problems.append(
+                    f"{name}.columns: required canonical column(s) {missing} not mapped"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class WindowSpec(_Model):
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WindowSpec:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("window.start is after window.end")
+        return self
+
+
+Policy = Literal["error", "drop"]
+
+
+class QualitySpec(_Model):
+    """What to do with rows that fail a non-structural check."""
+
+    on_duplicates: Policy = Field(
+        default="drop",
+        description="exact duplicate rows (by the table key): drop and count, or fail",
+    )
+    on_out_of_window: Policy = Field(
+        default="error", description="timestamps outside data.window: fail, or drop and count"
+    )
+    future_tolerance_hours: float = Field(
+        default=24.0, ge=0, description="timestamps later than now + this are an error"
+    )
+    max_error_rows: int = Field(default=5, ge=1, le=50, description="row numbers shown per problem")
+
+
+class DataSpec(_Model):
+    raw_dir: str = Field(description="folder of the raw exports (relative to the project root)")
+    timezone: str = Field(default="UTC", description="zone of naive timestamps in the exports")
+    window: WindowSpec = WindowSpec()
+    sources: SourcesSpec
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class PrivacySpec(_Model):
+    key_env: str = Field(
+        default="JOURNEY_ID_KEY", description="environment variable holding the HMAC key"
+    )
+    allow_demo_key: bool = Field(
+        default=False,
+        description="use the documented public demo key when the variable is unset (demo only)",
+    )
+    redact_text: bool = Field(
+        default=True, description="replace e-mail addresses and phone numbers in free text"
+    )
+
+
+class SessionSpec(_Model):
+    timeout_minutes: float = Field(
+        default=30.0, gt=0, description="inactivity gap that ends a session"
+    )
+
+
+class StageRule(_Model):
+    """Events that signal a journey stage (extended by the journey-stage analysis)."""
+
+    name: str
+    label_id: str | None = Field(default=None, description="Bahasa Indonesia label")
+    events: list[str] = Field(default_factory=list)
+
+
+class ReportSpec(_Model):
+    title: str = "Customer Journey Report"
+    language: Literal["en", "id"] = "en"
+    currency: str = "IDR"
+    currency_symbol: str = "Rp"
+    thousands_separator: str = "."
+    decimal_separator: str = ","
+    logo: str | None = None
+    primary_color: str = "#0B6E4F"
+    min_cell_count: int = Field(default=5, ge=1, description="small-cell suppression threshold")
+
+    @field_validator("primary_color")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not re.fullmatch(r"#[0-9A-Fa-f]{6}", value):
+            raise ValueError("primary_color must look like #1A2B3C")
+        return value
+
+
+class EngineSpec(_Model):
+    kind: Literal["duckdb"] = "duckdb"
+    memory_limit: str = Field(default="4GB", description="DuckDB memory_limit; spills beyond it")
+    threads: int | None = Field(default=None, ge=1, description="None = all cores")
+    temp_dir: str | None = Field(default=None, description="spill folder; None = system temp")
+
+
+class OutputSpec(_Model):
+    processed_dir: str = "data/processed"
+    reports_dir: str = "reports"
+
+
+NotebookName = Annotated[str, Field(pattern=r"^[0-9]{2}_[a-z0-9_]+$")]
+
+
+class Config(_Model):
+    """A validated client configuration."""
+
+    client: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="folder-safe client id")
+    report: ReportSpec = ReportSpec()
+    data: DataSpec
+    privacy: PrivacySpec = PrivacySpec()
+    quality: QualitySpec = QualitySpec()
+    sessions: SessionSpec = SessionSpec()
+    channels: dict[str, str] = Field(
+        default_factory=dict, description="extra raw channel label -> canonical channel"
+    )
+    devices: dict[str, str] = Field(
+        default_factory=dict, description="extra raw device label -> canonical device"
+    )
+    stages: list[StageRule] = Field(default_factory=list)
+    as_of: dt.date | None = Field(default=None, description="analysis cut-off; default window end")
+    seed: int = 42
+    engine: EngineSpec = EngineSpec()
+    output: OutputSpec = OutputSpec()
+    notebooks: list[NotebookName] | None = Field(
+        default=None, description="notebooks to run in order; None = all in notebooks/"
+    )
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted({v for v in value.values() if v not in CHANNELS})
+        if bad:
+            raise ValueError(f"unknown canonical channel(s) {bad}; choose from {list(CHANNELS)}")
+        return value
+
+    @field_validator("devices")
+    @classmethod
+    def _known_devices(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted({v for v in value.values() if v not in DEVICES})
+        if bad:
+            raise ValueError(f"unknown canonical device(s) {bad}; choose from {list(DEVICES)}")
+        return value
+
+    # ---- derived values -------------------------------------------------------------------
+    @property
+    def raw_dir(self) -> Path:
+        return resolve_path(self.data.raw_dir)
+
+    @property
+    def processed_dir(self) -> Path:
+        return resolve_path(self.output.processed_dir) / self.client
+
+    @property
+    def reports_dir(self) -> Path:
+        return resolve_path(self.output.reports_dir) / self.client
+
+    def source_path(self, table: str) -> Path:
+        spec: SourceSpec = getattr(self.data.sources, table)
+        path = Path(spec.path)
+        return path if path.is_absolute() else self.raw_dir / path
+
+    @property
+    def effective_as_of(self) -> dt.date | None:
+        return self.as_of or self.data.window.end
+
+    def config_hash(self) -> str:
+        """A short, stable hash of the validated settings (key order and comments do not matter)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s) in the config:"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see configs/demo.yaml for every key)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        lines.append(f"  - {where}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a client YAML config.
+
+    Parameters
+    ----------
+    path
+        Path to the YAML file, relative to the project root or absolute.
+
+    Raises
+    ------
+    ConfigError
+        With every problem listed (file, key path, message); never a raw traceback.
+    """
+    resolved = resolve_path(path)
+    if not resolved.is_file():
+        raise ConfigError(f"{resolved}: config file not found")
+    try:
+        raw = yaml.safe_load(resolved.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{resolved}: not valid YAML ({type(exc).__name__})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{resolved}: the top level must be a mapping of keys")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(resolved, exc)) from None

@@ -1,0 +1,139 @@
+"""The one interface through which event-level queries run.
+
+Analyses never import DuckDB: they ask an :class:`Engine` to run SQL over the canonical tables
+and get a (small, aggregated) pandas frame back. :class:`DuckDBEngine` is the embedded default:
+it exposes each processed Parquet table as a view, so queries stream over the files instead of
+loading them into pandas, and it spills to disk beyond ``memory_limit``. A Spark engine with the
+same interface arrives with the scale issue; SQL written here should therefore stick to the
+common ANSI subset (window functions, CTEs, ``date_trunc``), avoiding DuckDB-only syntax.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from journeylib.config import Config
+from journeylib.paths import resolve_path
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine offers to the analyses."""
+
+    name: str
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run SQL over the canonical tables (referenced by name) and return pandas."""
+        ...
+
+    def tables(self) -> list[str]:
+        """Names of the tables the engine can see."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class DuckDBEngine:
+    """DuckDB over the Parquet files of one processed folder.
+
+    Parameters
+    ----------
+    processed_dir
+        Folder holding ``<table>.parquet`` files (or ``<table>/`` folders of partitioned Parquet).
+    memory_limit
+        DuckDB ``memory_limit``; larger intermediate results spill to ``temp_dir``.
+    threads
+        Worker threads; ``None`` lets DuckDB use every core.
+    temp_dir
+        Spill folder; ``None`` uses DuckDB's default (``.tmp`` next to a database, or the system
+        temp folder for in-memory connections).
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        processed_dir: str | Path,
+        *,
+        memory_limit: str = "4GB",
+        threads: int | None = None,
+        temp_dir: str | Path | None = None,
+    ) -> None:
+        import duckdb
+
+        self.processed_dir = Path(processed_dir)
+        self._con = duckdb.connect(database=":memory:")
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute(f"SET memory_limit = '{_safe_setting(memory_limit)}'")
+        if threads is not None:
+            self._con.execute(f"SET threads = {int(threads)}")
+        if temp_dir is not None:
+            spill = resolve_path(temp_dir)
+            spill.mkdir(parents=True, exist_ok=True)
+            self._con.execute(f"SET temp_directory = '{_safe_setting(str(spill))}'")
+        self._tables: list[str] = []
+        self._register()
+
+    def _register(self) -> None:
+        if not self.processed_dir.is_dir():
+            raise FileNotFoundError(f"{self.processed_dir} does not exist: prepare the data first")
+        for path in sorted(self.processed_dir.iterdir()):
+            if path.name.startswith((".", "_")):
+                continue
+            if path.suffix == ".parquet":
+                name, pattern = path.stem, str(path)
+            elif path.is_dir() and any(path.rglob("*.parquet")):
+                name, pattern = path.name, str(path / "**" / "*.parquet")
+            else:
+                continue
+            literal = pattern.replace("'", "''")
+            self._con.execute(
+                f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')"
+            )
+            self._tables.append(name)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        rel = self._con.execute(sql, params or {})
+        return rel.df()
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        """The single value of a one-row, one-column query."""
+        row = self._con.execute(sql, params or {}).fetchone()
+        return None if row is None else row[0]
+
+    def tables(self) -> list[str]:
+        return list(self._tables)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _safe_setting(value: str) -> str:
+    if "'" in value or ";" in value:
+        raise ValueError("engine settings must not contain quotes or semicolons")
+    return value
+
+
+def get_engine(config: Config) -> Engine:
+    """The engine the config asks for, over the client's processed tables."""
+    spec = config.engine
+    if spec.kind == "duckdb":
+        return DuckDBEngine(
+            config.processed_dir,
+            memory_limit=spec.memory_limit,
+            threads=spec.threads,
+            temp_dir=spec.temp_dir,
+        )
+    raise ValueError(f"unknown engine {spec.kind!r}")  # pragma: no cover - pydantic guards it

@@ -1,0 +1,634 @@
+"""Loaders: raw client exports -> validated, pseudonymised canonical tables in ``data/processed``.
+
+``prepare(config)`` is the one entry point. It reads every source named in the config (CSV or
+Parquet), keeps only the mapped columns, parses timestamps to UTC, checks every row, resolves
+ids through the optional identity map, pseudonymises them, derives sessions, normalises channel
+and device labels, and writes the tables plus a ``_manifest.json`` into
+``data/processed/<client>/`` through a staging folder, so the folder is never half-written. All
+problems of a run are raised together as one :class:`~journeylib.validation.DataValidationError`.
+
+Non-fatal issues (duplicates dropped, unknown channel labels mapped to ``other``, free text
+redacted, customers found only in activity tables) are counted in the manifest for the
+data-quality notebook.
+
+``prepare`` is idempotent: when the raw files, the config and the key are unchanged it returns the
+existing manifest without rewriting anything.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import hmac
+import io as _io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from journeylib import __version__
+from journeylib.config import Config, SourceSpec
+from journeylib.paths import atomic_directory, atomic_write_bytes, project_root
+from journeylib.privacy import (
+    check_no_direct_identifiers,
+    get_key,
+    pseudonymise,
+    redact_text,
+)
+from journeylib.schema import (
+    DEFAULT_CHANNEL_ALIASES,
+    DEFAULT_DEVICE_ALIASES,
+    FEEDBACK_KINDS,
+    PROCESSED_SCHEMAS,
+    TABLES,
+    TableSpec,
+)
+from journeylib.sessions import sessionize
+from journeylib.validation import ROW, Collector, DataValidationError, Notice, Problem
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "_manifest.json"
+SCORE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "review": (1, 5)}
+
+__all__ = [
+    "DataValidationError",
+    "PrepareResult",
+    "Problem",
+    "prepare",
+    "read_processed",
+    "write_table",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading raw files
+# ---------------------------------------------------------------------------------------------
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def _decode(raw: bytes, encoding: str, col: Collector) -> str | None:
+    """Decode bytes, handling BOMs; a wrong encoding is a problem with the byte offset."""
+    if raw.startswith(codecs.BOM_UTF8) and encoding.lower().replace("-", "") in {"utf8", "utf8sig"}:
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
+    if raw.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ) and not encoding.lower().startswith("utf-16"):
+        col.problem(
+            None,
+            "unknown file encoding",
+            hint="the file starts with a UTF-16 byte-order "
+            "mark; set `encoding: utf-16` for this source in the config",
+        )
+        return None
+    try:
+        return raw.decode(encoding, errors="strict")
+    except UnicodeDecodeError as exc:
+        col.problem(
+            None,
+            "unknown file encoding",
+            hint=f"not valid {encoding} at byte {exc.start}; set `encoding:` for this source in "
+            "the config (e.g. cp1252 or latin-1 for Excel exports)",
+        )
+    except LookupError:
+        col.problem(None, "unknown file encoding", hint=f"`{encoding}` is not an encoding name")
+    return None
+
+
+def read_raw(path: Path, spec: SourceSpec, col: Collector) -> pd.DataFrame | None:
+    """Read one raw export as strings (CSV) or native types (Parquet), with a row-number column."""
+    if not path.is_file():
+        col.problem(None, "file not found", hint="check data.raw_dir and the source path")
+        return None
+    if path.stat().st_size == 0:
+        col.problem(None, "empty file", hint="the file has 0 bytes")
+        return None
+    if spec.resolved_format == "parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem
+            col.problem(None, "unreadable Parquet file", hint=type(exc).__name__)
+            return None
+    else:
+        text = _decode(path.read_bytes(), spec.encoding, col)
+        if text is None:
+            return None
+        try:
+            df = pd.read_csv(
+                _io.StringIO(text),
+                sep=spec.delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                skipinitialspace=False,
+            )
+        except pd.errors.EmptyDataError:
+            col.problem(None, "empty file", hint="no header row")
+            return None
+        except pd.errors.ParserError as exc:
+            # pandas' message names the line and field counts, not the values.
+            col.problem(None, "malformed CSV", hint=str(exc).splitlines()[-1][:200])
+            return None
+    if df.empty:
+        col.problem(None, "empty file", hint="the header is there but there are no data rows")
+        return None
+    df = df.reset_index(drop=True)
+    df[ROW] = np.arange(1, len(df) + 1, dtype="int64")
+    return df
+
+
+def map_columns(
+    raw: pd.DataFrame, spec: SourceSpec, table: TableSpec, col: Collector
+) -> pd.DataFrame | None:
+    """Keep only mapped columns, renamed to canonical names; unmapped raw columns are dropped."""
+    identifiers = check_no_direct_identifiers(table.name, spec.columns)
+    for canon in identifiers:
+        col.problem(
+            canon,
+            "direct identifier mapped",
+            hint="e-mails, names and phones must not enter processed data; remove this mapping",
+        )
+    missing = [c for c, r in spec.columns.items() if r not in raw.columns]
+    for canon in missing:
+        required = "required" if canon in table.required else "mapped"
+        col.problem(
+            canon,
+            f"missing {required} column",
+            hint=f"raw column '{spec.columns[canon]}' is not in the file "
+            f"(found: {', '.join(map(str, [c for c in raw.columns if c != ROW]))})",
+        )
+    if missing or identifiers:
+        return None
+    out = pd.DataFrame({canon: raw[rawname] for canon, rawname in spec.columns.items()})
+    for canon, value in spec.constants.items():
+        out[canon] = value
+    for canon in table.optional:
+        if canon not in out.columns:
+            out[canon] = pd.NA
+    out[ROW] = raw[ROW].to_numpy()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# cleaning
+# ---------------------------------------------------------------------------------------------
+def _blank(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(s) or s.dtype == object:
+        return s.isna() | s.astype("string").str.strip().eq("")
+    return s.isna()
+
+
+def _parse_ts(s: pd.Series, fmt: str | None, tz: str) -> pd.Series:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        parsed = s
+    elif pd.api.types.is_datetime64_any_dtype(s):
+        parsed = s
+    else:
+        text = s.astype("string").str.strip()
+        kwargs = {"format": fmt} if fmt else {"format": "mixed"}
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", **kwargs)
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    return parsed.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+
+
+def _clean_common(
+    df: pd.DataFrame, spec: SourceSpec, table: TableSpec, config: Config, col: Collector
+):
+    """Checks and parsing shared by every table. Returns the frame (rows kept) and a fatal flag."""
+    # ids: never null
+    for idc in [c for c in table.required if c.endswith("_id") or c == "source"]:
+        col.check_rows(df, _blank(df[idc]), idc, "null id")
+    for c in table.required:
+        if c.endswith("_id") or c == "source" or c in table.timestamps or c in table.numeric:
+            continue
+        col.check_rows(df, _blank(df[c]), c, "null value in required column")
+    # timestamps
+    tz = spec.timezone or config.data.timezone
+    for c in table.timestamps:
+        blank = _blank(df[c])
+        parsed = _parse_ts(df[c], spec.ts_format, tz)
+        bad = parsed.isna() & ~blank
+        hint = (
+            f"expected format {spec.ts_format}" if spec.ts_format else "set ts_format in the config"
+        )
+        col.check_rows(df, bad, c, "unparseable timestamp", hint)
+        if c in table.required:
+            col.check_rows(df, blank, c, "null timestamp")
+        df[c] = parsed
+    for c in table.dates:
+        blank = _blank(df[c])
+        parsed = pd.to_datetime(df[c].astype("string").str.strip(), errors="coerce", format="mixed")
+        col.check_rows(df, parsed.isna() & ~blank, c, "unparseable date", "expected YYYY-MM-DD")
+        df[c] = parsed.dt.normalize().astype("datetime64[us]")
+    # numbers
+    for c in table.numeric:
+        if pd.api.types.is_numeric_dtype(df[c]):
+            num = df[c].astype("float64")
+            bad = pd.Series(False, index=df.index)
+        else:
+            blank = _blank(df[c])
+            num = pd.to_numeric(df[c].astype("string").str.strip(), errors="coerce").astype(
+                "float64"
+            )
+            bad = num.isna() & ~blank
+        col.check_rows(
+            df,
+            bad,
+            c,
+            "wrong dtype (expected a number)",
+            "use a plain number: '.' as decimal point, no currency or thousands separators",
+        )
+        if c in table.required:
+            col.check_rows(df, num.isna() & ~bad, c, "null value in required column")
+        df[c] = num
+    # strings: canonical string dtype, trimmed
+    for c in df.columns:
+        if c == ROW or c in table.timestamps or c in table.numeric or c in table.dates:
+            continue
+        df[c] = df[c].astype("string").str.strip()
+    return df
+
+
+def _time_checks(
+    df: pd.DataFrame, table: TableSpec, config: Config, col: Collector
+) -> pd.DataFrame:
+    """Future timestamps are fatal; out-of-window rows follow ``quality.on_out_of_window``."""
+    now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=config.quality.future_tolerance_hours)
+    window = config.data.window
+    keep = pd.Series(True, index=df.index)
+    for c in table.timestamps:
+        ts = df[c]
+        col.check_rows(
+            df,
+            ts > now,
+            c,
+            "timestamp in the future",
+            f"later than now + {config.quality.future_tolerance_hours:g} h",
+        )
+        outside = pd.Series(False, index=df.index)
+        if window.start is not None:
+            outside |= ts < pd.Timestamp(window.start, tz="UTC")
+        if window.end is not None:
+            outside |= ts >= pd.Timestamp(window.end + dt.timedelta(days=1), tz="UTC")
+        outside &= ts.notna()
+        if config.quality.on_out_of_window == "error":
+            col.check_rows(
+                df,
+                outside,
+                c,
+                "timestamp outside the configured window",
+                f"data.window is {window.start}..{window.end}; widen it or set "
+                "quality.on_out_of_window: drop",
+            )
+        else:
+            col.notice(c, "outside the configured window", int(outside.sum()), "dropped")
+            keep &= ~outside
+    return df[keep]
+
+
+def _dedupe(df: pd.DataFrame, table: TableSpec, config: Config, col: Collector) -> pd.DataFrame:
+    """Exact duplicate rows (all mapped columns equal) are dropped and counted, or fatal."""
+    cols = [c for c in df.columns if c != ROW]
+    dup = df.duplicated(subset=cols, keep="first")
+    if config.quality.on_duplicates == "error":
+        col.check_rows(
+            df,
+            dup,
+            None,
+            "duplicate rows",
+            "identical to an earlier row; set quality.on_duplicates: drop to drop them",
+        )
+    else:
+        col.notice(None, "duplicate rows", int(dup.sum()), "dropped")
+    df = df[~dup]
+    unique_key = {
+        "customers": ("customer_id",),
+        "products": ("product_id",),
+        "identity_map": ("source", "source_id"),
+    }.get(table.name)
+    if unique_key:
+        clash = df.duplicated(subset=list(unique_key), keep=False)
+        col.check_rows(
+            df,
+            clash,
+            ",".join(unique_key),
+            "duplicate key with different values",
+            "each key must appear once",
+        )
+    return df
+
+
+def _normalise_labels(
+    s: pd.Series, aliases: dict[str, str], col: Collector, column: str, fallback: str = "other"
+) -> pd.Series:
+    """Map raw labels onto the canonical vocabulary; unknown labels become ``other`` (counted)."""
+    key = s.astype("string").str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+    mapped = key.map(aliases)
+    unknown = mapped.isna() & key.notna()
+    missing = key.isna()
+    if unknown.any():
+        counts = key[unknown].value_counts().sort_index()
+        col.notice(
+            column,
+            f"unknown {column} label",
+            int(unknown.sum()),
+            f"mapped to '{fallback}'",
+            labels={str(k): int(v) for k, v in counts.items()},
+        )
+    col.notice(column, f"missing {column}", int(missing.sum()), f"set to '{fallback}'")
+    return mapped.fillna(fallback).astype("string")
+
+
+def _table_specific(df: pd.DataFrame, name: str, config: Config, col: Collector) -> pd.DataFrame:
+    if name == "events":
+        channels = {**DEFAULT_CHANNEL_ALIASES, **{k.lower(): v for k, v in config.channels.items()}}
+        devices = {**DEFAULT_DEVICE_ALIASES, **{k.lower(): v for k, v in config.devices.items()}}
+        df["channel"] = _normalise_labels(df["channel"], channels, col, "channel")
+        df["device"] = _normalise_labels(df["device"], devices, col, "device")
+        df["event"] = df["event"].str.lower()
+    elif name == "orders":
+        if "channel" in df and df["channel"].notna().any():
+            channels = {
+                **DEFAULT_CHANNEL_ALIASES,
+                **{k.lower(): v for k, v in config.channels.items()},
+            }
+            df["channel"] = _normalise_labels(df["channel"], channels, col, "channel")
+    elif name == "customers":
+        if "signup_channel" in df and df["signup_channel"].notna().any():
+            channels = {
+                **DEFAULT_CHANNEL_ALIASES,
+                **{k.lower(): v for k, v in config.channels.items()},
+            }
+            df["signup_channel"] = _normalise_labels(
+                df["signup_channel"], channels, col, "signup_channel"
+            )
+    elif name == "feedback":
+        kind = df["kind"].str.lower()
+        col.check_rows(
+            df,
+            ~kind.isin(FEEDBACK_KINDS) & kind.notna(),
+            "kind",
+            "unknown feedback kind",
+            f"expected one of {', '.join(FEEDBACK_KINDS)}",
+        )
+        df["kind"] = kind
+        for k, (lo, hi) in SCORE_RANGES.items():
+            bad = kind.eq(k) & df["score"].notna() & ~df["score"].between(lo, hi)
+            col.check_rows(
+                df,
+                bad.fillna(False),
+                "score",
+                f"{k} score out of range",
+                f"expected {lo:g}..{hi:g}",
+            )
+        if config.privacy.redact_text and df["text"].notna().any():
+            df["text"], changed = redact_text(df["text"])
+            col.notice("text", "e-mail or phone number in free text", changed, "redacted")
+    elif name == "spend":
+        channels = {**DEFAULT_CHANNEL_ALIASES, **{k.lower(): v for k, v in config.channels.items()}}
+        df["channel"] = _normalise_labels(df["channel"], channels, col, "channel")
+    return df
+
+
+def load_source(
+    config: Config, name: str
+) -> tuple[pd.DataFrame | None, list[Problem], list[Notice], dict]:
+    """Read, map and check one source. Returns (frame or None, problems, notices, file info)."""
+    spec: SourceSpec = getattr(config.data.sources, name)
+    table = TABLES[name]
+    path = config.source_path(name)
+    col = Collector(_display(path), name, config.quality.max_error_rows)
+    info: dict = {"file": _display(path)}
+    raw = read_raw(path, spec, col)
+    if raw is None:
+        return None, col.problems, col.notices, info
+    info.update(rows_read=int(len(raw)), sha256=_sha256(path), bytes=path.stat().st_size)
+    df = map_columns(raw, spec, table, col)
+    if df is None:
+        return None, col.problems, col.notices, info
+    df = _clean_common(df, spec, table, config, col)
+    df = _time_checks(df, table, config, col)
+    df = _table_specific(df, name, config, col)
+    df = _dedupe(df, table, config, col)
+    return df, col.problems, col.notices, info
+
+
+# ---------------------------------------------------------------------------------------------
+# assembling the canonical tables
+# ---------------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _resolve_identities(frames: dict[str, pd.DataFrame], config: Config) -> list[dict]:
+    """Replace source-specific ids by CRM ids via identity_map; returns coverage per source."""
+    idmap = frames.get("identity_map")
+    coverage = []
+    for name, spec in config.data.sources.items():
+        if not spec.id_source or name not in frames or name == "identity_map":
+            continue
+        df = frames[name]
+        lookup = (
+            idmap[idmap["source"] == spec.id_source].set_index("source_id")["customer_id"]
+            if idmap is not None
+            else pd.Series(dtype="string")
+        )
+        mapped = df["customer_id"].map(lookup)
+        matched = mapped.notna()
+        # Unmatched records keep their own id, namespaced by source, so anonymous journeys are
+        # still analysed; the data-quality notebook reports the share.
+        df["customer_id"] = mapped.fillna(spec.id_source + ":" + df["customer_id"]).astype("string")
+        coverage.append(
+            {
+                "table": name,
+                "source": spec.id_source,
+                "records": int(len(df)),
+                "matched": int(matched.sum()),
+                "ids": int(df["customer_id"].nunique()),
+                "unmatched_ids": int(df.loc[~matched, "customer_id"].nunique()),
+            }
+        )
+    return coverage
+
+
+def _complete_customers(frames: dict[str, pd.DataFrame], notices: list[Notice]) -> None:
+    """Add customers seen only in activity tables; fill first_seen from first activity."""
+    cust = frames["customers"]
+    firsts = []
+    for name in ("events", "orders", "feedback"):
+        firsts.append(frames[name].groupby("customer_id", sort=False)["ts"].min())
+    first_activity = pd.concat(firsts).groupby(level=0).min()
+    known = set(cust["customer_id"].dropna())
+    extra_ids = [c for c in first_activity.index if c not in known]
+    if extra_ids:
+        notices.append(
+            Notice(
+                "customers",
+                "customer_id",
+                "customers found only in activity tables",
+                len(extra_ids),
+                "added (first_seen = first activity)",
+            )
+        )
+        add = pd.DataFrame({"customer_id": pd.array(extra_ids, dtype="string")})
+        cust = pd.concat([cust, add], ignore_index=True)
+    fa = cust["customer_id"].map(first_activity)
+    cust["first_seen"] = (
+        cust["first_seen"]
+        .where(cust["first_seen"].notna() & (fa.isna() | (cust["first_seen"] <= fa)), fa)
+        .astype("datetime64[us, UTC]")
+    )
+    cust["identified"] = ~cust["customer_id"].isin(extra_ids)
+    frames["customers"] = cust
+
+
+def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Load and check every source and assemble the canonical tables (nothing written).
+
+    Raises
+    ------
+    DataValidationError
+        With every problem of every source.
+    """
+    frames: dict[str, pd.DataFrame] = {}
+    problems: list[Problem] = []
+    notices: list[Notice] = []
+    files: dict[str, dict] = {}
+    for name, _spec in config.data.sources.items():
+        df, p, n, info = load_source(config, name)
+        problems += p
+        notices += n
+        files[name] = info
+        if df is not None:
+            frames[name] = df
+    if problems:
+        raise DataValidationError(problems)
+    key = get_key(config.privacy.key_env, allow_demo_key=config.privacy.allow_demo_key)
+    coverage = _resolve_identities(frames, config)
+    for name, df in frames.items():
+        for idc in TABLES[name].ids:
+            df[idc] = pseudonymise(df[idc], key)
+    ev = frames["events"]
+    if "session_id" not in config.data.sources.events.columns:
+        frames["events"] = sessionize(
+            ev.drop(columns="session_id"), timeout_minutes=config.sessions.timeout_minutes
+        )
+    else:
+        ev["session_id"] = (ev["customer_id"] + "-" + ev["session_id"].astype("string")).astype(
+            "string"
+        )
+    _complete_customers(frames, notices)
+    sort_keys = {
+        "events": ["customer_id", "ts", ROW],
+        "orders": ["ts", "order_id", ROW],
+        "feedback": ["ts", "customer_id", ROW],
+        "customers": ["customer_id"],
+        "spend": ["date", "channel"],
+        "products": ["product_id"],
+        "identity_map": ["source", "source_id"],
+    }
+    for name, df in list(frames.items()):
+        keys = [k for k in sort_keys[name] if k in df.columns]
+        df = df.sort_values(keys, kind="stable").drop(columns=[ROW], errors="ignore")
+        frames[name] = df.reset_index(drop=True)
+    for name, schema in PROCESSED_SCHEMAS.items():
+        schema.validate(frames[name], lazy=True)  # internal contract: a failure here is a bug
+    info = {"files": files, "notices": [n.to_dict() for n in notices], "identity": coverage}
+    return frames, info
+
+
+# ---------------------------------------------------------------------------------------------
+# writing and reading processed tables
+# ---------------------------------------------------------------------------------------------
+def write_table(df: pd.DataFrame, path: Path) -> Path:
+    """Write a table as Parquet or CSV (by suffix) through a temporary file."""
+    path = Path(path)
+    buf = _io.BytesIO()
+    if path.suffix == ".csv":
+        buf.write(df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    else:
+        df.to_parquet(buf, index=False)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def read_processed(config: Config, name: str) -> pd.DataFrame:
+    """Read one processed canonical table (raises FileNotFoundError with a hint if absent)."""
+    path = config.processed_dir / f"{name}.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{_display(path)} does not exist: run `journey validate` first")
+    return pd.read_parquet(path)
+
+
+@dataclass
+class PrepareResult:
+    processed_dir: Path
+    manifest: dict
+    reused: bool = False
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+def _fingerprint(config: Config) -> dict:
+    key = get_key(config.privacy.key_env, allow_demo_key=config.privacy.allow_demo_key)
+    files = {}
+    for name, _spec in config.data.sources.items():
+        p = config.source_path(name)
+        files[name] = _sha256(p) if p.is_file() else None
+    return {
+        "journeylib": __version__,
+        "config_hash": config.config_hash(),
+        # proves which key was used without revealing it
+        "key_id": hmac.new(key, b"journeylib-key-id", hashlib.sha256).hexdigest()[:12],
+        "raw_sha256": files,
+    }
+
+
+def prepare(config: Config, *, force: bool = False) -> PrepareResult:
+    """Validate the raw exports and (re)write the processed tables if anything changed."""
+    target = config.processed_dir
+    fp = _fingerprint(config)
+    manifest_path = target / MANIFEST
+    if not force and manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("fingerprint") == fp:
+            log.info("processed tables for %s are up to date", config.client)
+            return PrepareResult(target, manifest, reused=True, tables=manifest.get("rows", {}))
+    log.info("ingesting raw exports for %s", config.client)
+    frames, info = build_tables(config)
+    rows = {name: int(len(df)) for name, df in frames.items()}
+    ranges = {}
+    for name, df in frames.items():
+        tcol = next((c for c in ("ts", "date") if c in df.columns), None)
+        if tcol is not None and len(df):
+            ranges[name] = [str(df[tcol].min()), str(df[tcol].max())]
+    manifest = {
+        "client": config.client,
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "fingerprint": fp,
+        "rows": rows,
+        "ranges": ranges,
+        **info,
+    }
+    with atomic_directory(target) as staging:
+        for name, df in frames.items():
+            write_table(df, staging / f"{name}.parquet")
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
+        )
+    return PrepareResult(target, manifest, reused=False, tables=rows)

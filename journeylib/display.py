@@ -81,12 +81,33 @@ def format_table(
     return out
 
 
+def humanise(column: str) -> str:
+    """A column name as a reader sees it: ``rows_read`` -> ``Rows read``.
+
+    >>> humanise("matched_share")
+    'Matched share'
+    """
+    text = str(column).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def show_table(
-    df: pd.DataFrame, report: ReportSpec | None = None, *, caption: str | None = None, **fmt
+    df: pd.DataFrame,
+    report: ReportSpec | None = None,
+    *,
+    caption: str | None = None,
+    labels: dict[str, str] | None = None,
+    **fmt,
 ) -> None:
-    """Display a formatted table without its index."""
+    """Display a formatted table without its index, with readable column headers.
+
+    The saved twin of the table (``Workbook.save_table``) keeps the machine names; ``labels``
+    overrides the automatic :func:`humanise` for individual columns.
+    """
     report = report or _DEFAULT
     shown = format_table(df, report, **fmt)
+    shown = shown.astype(object).where(shown.notna(), "–")
+    shown.columns = [(labels or {}).get(c, humanise(c)) for c in shown.columns]
     html = shown.to_html(index=False, escape=True, border=0, classes="journey-table", na_rep="–")
     if caption:
         html = f'<p class="journey-caption"><strong>{caption}</strong></p>' + html

@@ -99,12 +99,14 @@ class DuckDBEngine:
             self._tables.append(name)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        rel = self._con.execute(sql, params or {})
-        return rel.df()
+        # Arrow keeps exact dtypes (timestamps stay tz-aware UTC) and is zero-copy where it can be.
+        rel = self._con.sql(sql, params=params or None)
+        return rel.to_arrow_table().to_pandas()
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """The single value of a one-row, one-column query."""
-        row = self._con.execute(sql, params or {}).fetchone()
+        rows = self._con.sql(sql, params=params or None).limit(1).fetchall()
+        row = rows[0] if rows else None
         return None if row is None else row[0]
 
     def tables(self) -> list[str]:

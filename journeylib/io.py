@@ -251,7 +251,13 @@ def _clean_common(
             "use a plain number: '.' as decimal point, no currency or thousands separators",
         )
         if c in table.required:
-            col.check_rows(df, num.isna() & ~bad, c, "null value in required column")
+            missing = num.isna() & ~bad
+            if table.name == "feedback" and c == "score":
+                # social posts carry text, not a score
+                missing &= ~df["kind"].astype("string").str.strip().str.lower().eq("social").fillna(
+                    False
+                )
+            col.check_rows(df, missing, c, "null value in required column")
         df[c] = num
     # strings: canonical string dtype, trimmed
     for c in df.columns:
@@ -282,7 +288,7 @@ def _time_checks(
             outside |= ts < pd.Timestamp(window.start, tz="UTC")
         if window.end is not None:
             outside |= ts >= pd.Timestamp(window.end + dt.timedelta(days=1), tz="UTC")
-        outside &= ts.notna()
+        outside &= ts.notna() & table.windowed
         if config.quality.on_out_of_window == "error":
             col.check_rows(
                 df,

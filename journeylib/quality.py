@@ -47,6 +47,8 @@ def table_overview(engine: Engine, manifest: dict) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out["rows_read"] = out["rows_read"].astype("Int64")
     out["customers"] = out["customers"].astype("Int64")
+    for c in ("first", "last"):  # spend dates are naive calendar days: read them as UTC midnight
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[us, UTC]")
     return out
 
 

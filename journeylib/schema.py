@@ -159,6 +159,8 @@ class TableSpec:
     optional_table: bool = False
     extra_attributes: bool = False  # customers may carry any extra mapped attribute columns
     dates: tuple[str, ...] = field(default=())
+    #: activity tables must fall inside data.window; customers' signup dates may predate it
+    windowed: bool = True
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -173,6 +175,7 @@ TABLES: dict[str, TableSpec] = {
         timestamps=("first_seen",),
         key=("customer_id",),
         extra_attributes=True,
+        windowed=False,
     ),
     "events": TableSpec(
         "events",

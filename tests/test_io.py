@@ -435,3 +435,24 @@ def test_manifest_records_fingerprints(tiny):
     expected = hashlib.sha256((root / "raw" / "orders.csv").read_bytes()).hexdigest()
     assert manifest["fingerprint"]["raw_sha256"]["orders"] == expected
     assert manifest["rows"]["events"] == 5
+
+
+def test_signup_before_window_is_fine_but_activity_is_not(tiny):
+    root, write_config = tiny
+    # C1 signed up in 2024, before the analysis window: allowed (customers are not windowed)
+    _replace(root, "customers.csv", "2025-01-01 10:00:00", "2024-03-01 10:00:00")
+    config = load_config(write_config())
+    cust = pd.read_parquet(prepare(config).processed_dir / "customers.parquet")
+    assert cust["first_seen"].min() == pd.Timestamp("2024-03-01 03:00", tz="UTC")
+
+
+def test_score_may_be_empty_only_for_social_posts(tiny):
+    root, write_config = tiny
+    path = root / "raw" / "feedback.csv"
+    path.write_text(
+        path.read_text() + "C2,,2025-01-06 08:00:00,social,,love it\n"
+        "C1,,2025-01-06 09:00:00,csat,,\n"
+    )
+    msg = _fails(write_config())
+    # data row 4 (the csat without a score) fails; row 3 (social) is fine
+    assert "[feedback, column 'score'] null value in required column: 1 row (rows 4)" in msg

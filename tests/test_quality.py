@@ -1,0 +1,134 @@
+"""Engine and data-quality tables over hand-written processed tables."""
+
+import pandas as pd
+import pytest
+
+from journeylib import quality
+from journeylib.display import fmt_money, fmt_number, fmt_pct
+from journeylib.engine import DuckDBEngine, Engine
+
+
+@pytest.fixture
+def engine(tmp_path):
+    ts = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b", "b"],
+            "ts": [
+                ts("2025-01-01 10:00"),
+                ts("2025-01-01 10:05"),
+                ts("2025-01-03 08:00"),
+                ts("2025-01-01 12:00"),
+                ts("2025-01-03 09:00"),
+            ],
+            "event": ["page_view", "purchase", "page_view", "page_view", "page_view"],
+            "session_id": ["a-1", "a-1", "a-2", "b-1", "b-2"],
+            "channel": ["email", "email", "direct", "social", "social"],
+            "device": ["mobile", "mobile", "desktop", "mobile", "mobile"],
+            "value": [None, 100.0, None, None, None],
+        }
+    ).to_parquet(tmp_path / "events.parquet")
+    pd.DataFrame(
+        {
+            "order_id": ["o1", "o1"],
+            "customer_id": ["a", "a"],
+            "ts": [ts("2025-01-01 10:05")] * 2,
+            "product_id": ["p1", "p2"],
+            "quantity": [1.0, 2.0],
+            "revenue": [60.0, 40.0],
+        }
+    ).to_parquet(tmp_path / "orders.parquet")
+    pd.DataFrame({"note": [1]}).to_parquet(tmp_path / "_ignored.parquet")
+    with DuckDBEngine(
+        tmp_path, memory_limit="256MB", threads=1, temp_dir=tmp_path / "spill"
+    ) as eng:
+        yield eng
+
+
+def test_engine_interface(engine):
+    assert isinstance(engine, Engine)
+    assert engine.tables() == ["events", "orders"]  # files starting with _ are not tables
+    assert engine.scalar("SELECT current_setting('threads')") == 1
+    assert (
+        engine.query("SELECT COUNT(*) AS n FROM events WHERE customer_id = $c", {"c": "a"})["n"][0]
+        == 3
+    )
+
+
+def test_daily_volume_fills_missing_days(engine):
+    daily = quality.daily_volume(engine)
+    # events span Jan 1..3; Jan 2 has nothing and must appear with zeros
+    assert daily["day"].astype(str).tolist() == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    assert daily["sessions"].tolist() == [2, 0, 2]  # a-1, b-1 | - | a-2, b-2
+    assert daily["orders"].tolist() == [1, 0, 0]  # o1 counted once, not per line
+    assert daily["revenue"].tolist() == [100.0, 0.0, 0.0]
+
+
+def test_label_mix(engine):
+    mix = quality.label_mix(engine, "channel").set_index("channel")
+    # email 2 events / 1 session, social 2 / 2, direct 1 / 1 of 5 events
+    assert mix.loc["email", "events"] == 2 and mix.loc["email", "sessions"] == 1
+    assert mix.loc["social", "sessions"] == 2
+    assert mix.loc["direct", "share"] == pytest.approx(0.2)
+    with pytest.raises(ValueError):
+        quality.label_mix(engine, "customer_id; DROP TABLE events")
+
+
+def test_completeness(engine):
+    comp = quality.completeness(engine, "events").set_index("column")
+    assert comp.loc["value", "non_null"] == 1
+    assert comp.loc["value", "share"] == pytest.approx(0.2)
+    assert comp.loc["event", "share"] == 1.0
+
+
+def test_overview_and_manifest_tables(engine):
+    manifest = {
+        "files": {"events": {"file": "raw/ev.csv", "rows_read": 7}},
+        "notices": [
+            {
+                "table": "events",
+                "column": "channel",
+                "check": "unknown channel label",
+                "count": 2,
+                "action": "mapped to 'other'",
+                "detail": {"labels": {"x": 2}},
+            },
+            {
+                "table": "events",
+                "column": None,
+                "check": "duplicate rows",
+                "count": 2,
+                "action": "dropped",
+                "detail": {},
+            },
+        ],
+        "identity": [
+            {
+                "table": "events",
+                "source": "web",
+                "records": 5,
+                "matched": 4,
+                "ids": 2,
+                "unmatched_ids": 1,
+            }
+        ],
+    }
+    ov = quality.table_overview(engine, manifest).set_index("table")
+    assert ov.loc["events", "rows_read"] == 7 and ov.loc["events", "rows_kept"] == 5
+    assert ov.loc["events", "customers"] == 2 and ov.loc["orders", "customers"] == 1
+    assert quality.unknown_labels(manifest).to_dict("records") == [
+        {"table": "events", "column": "channel", "label": "x", "rows": 2}
+    ]
+    cov = quality.identity_coverage(manifest)
+    assert cov["matched_share"].tolist() == [0.8]
+    lines = quality.summary(ov.reset_index(), quality.issues(manifest), cov)
+    # 2 dropped of 7 read (orders has no rows_read recorded) = 28.6%
+    assert "2 of 7 raw rows were dropped (28,6%)" in lines[2]
+    assert lines[3].startswith("80,0% of events records (web ids)")
+
+
+def test_number_formatting():
+    assert fmt_number(1234567.891, decimals=1) == "1.234.567,9"
+    assert fmt_pct(0.035) == "3,5%"
+    assert fmt_money(1250000) == "Rp 1.250.000"
+    assert fmt_number(float("nan")) == "–"

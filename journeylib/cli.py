@@ -195,7 +195,7 @@ def _synth(
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from journeylib.paths import resolve_path
+    from journeylib.project import resolve_path
 
     if args.start > args.end:
         raise CLIError(f"--start {args.start} is after --end {args.end}")
@@ -226,7 +226,7 @@ def _missing_sources(config_path: str) -> list[Path]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from journeylib.paths import resolve_path
+    from journeylib.project import resolve_path
 
     missing = _missing_sources(DEMO_CONFIG)
     if missing:

@@ -2,7 +2,7 @@
 
 Unknown keys are errors (``extra="forbid"``), so a typo never silently falls back to a default.
 Relative paths in the file are resolved against the project root (see
-:func:`journeylib.paths.project_root`), never against the working directory.
+:func:`journeylib.project.project_root`), never against the working directory.
 
 The smallest useful file names the client and its raw exports::
 
@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from journeylib.paths import resolve_path
+from journeylib.project import resolve_path
 from journeylib.schema import CHANNELS, DEVICES, TABLES
 
 

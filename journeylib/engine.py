@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import pandas as pd
 
 from journeylib.config import Config
-from journeylib.paths import resolve_path
+from journeylib.project import resolve_path
 
 log = logging.getLogger(__name__)
 

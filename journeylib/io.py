@@ -32,13 +32,13 @@ import pandas as pd
 
 from journeylib import __version__
 from journeylib.config import Config, SourceSpec
-from journeylib.paths import atomic_directory, atomic_write_bytes, project_root
 from journeylib.privacy import (
     check_no_direct_identifiers,
     get_key,
     pseudonymise,
     redact_text,
 )
+from journeylib.project import atomic_directory, atomic_write_bytes, project_root
 from journeylib.schema import (
     DEFAULT_CHANNEL_ALIASES,
     DEFAULT_DEVICE_ALIASES,

@@ -33,7 +33,7 @@ from typing import Any
 
 import nbformat
 
-from journeylib.paths import atomic_write_bytes, resolve_path
+from journeylib.project import atomic_write_bytes, resolve_path
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ import nbformat
 
 from journeylib.config import Config, load_config
 from journeylib.log import LogProgress, Progress
-from journeylib.paths import atomic_directory, atomic_write_bytes, project_root, resolve_path
+from journeylib.project import atomic_directory, atomic_write_bytes, project_root, resolve_path
 
 log = logging.getLogger(__name__)
 

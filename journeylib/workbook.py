@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from journeylib.config import Config, load_config
-from journeylib.paths import resolve_path
+from journeylib.project import resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Workbook:
 
     def save_figure(self, fig, name: str) -> Path:  # noqa: ANN001 - plotly Figure
         """Write a plotly figure as a self-contained HTML fragment (plotly.js not included)."""
-        from journeylib.paths import atomic_write_bytes
+        from journeylib.project import atomic_write_bytes
 
         path = self.output_dir / "figures" / f"{name}.html"
         html = fig.to_html(full_html=False, include_plotlyjs=False)

@@ -11,6 +11,7 @@ common ANSI subset (window functions, CTEs, ``date_trunc``), avoiding DuckDB-onl
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,6 +33,18 @@ class Engine(Protocol):
         """Run SQL over the canonical tables (referenced by name) and return pandas."""
         ...
 
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        """The single value of a one-row, one-column query."""
+        ...
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Run a statement that returns nothing (``CREATE TEMP VIEW ...``)."""
+        ...
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        """Expose a (small) pandas frame as a table named ``name``."""
+        ...
+
     def tables(self) -> list[str]:
         """Names of the tables the engine can see."""
         ...
@@ -45,7 +58,8 @@ class DuckDBEngine:
     Parameters
     ----------
     processed_dir
-        Folder holding ``<table>.parquet`` files (or ``<table>/`` folders of partitioned Parquet).
+        Folder holding ``<table>.parquet`` files (or ``<table>/`` folders of partitioned Parquet);
+        ``None`` for an empty in-memory engine that frames are :meth:`register`-ed into.
     memory_limit
         DuckDB ``memory_limit``; larger intermediate results spill to ``temp_dir``.
     threads
@@ -59,7 +73,7 @@ class DuckDBEngine:
 
     def __init__(
         self,
-        processed_dir: str | Path,
+        processed_dir: str | Path | None,
         *,
         memory_limit: str = "4GB",
         threads: int | None = None,
@@ -67,7 +81,7 @@ class DuckDBEngine:
     ) -> None:
         import duckdb
 
-        self.processed_dir = Path(processed_dir)
+        self.processed_dir = Path(processed_dir) if processed_dir is not None else None
         self._con = duckdb.connect(database=":memory:")
         self._con.execute("SET TimeZone = 'UTC'")
         self._con.execute(f"SET memory_limit = '{_safe_setting(memory_limit)}'")
@@ -78,9 +92,10 @@ class DuckDBEngine:
             spill.mkdir(parents=True, exist_ok=True)
             self._con.execute(f"SET temp_directory = '{_safe_setting(str(spill))}'")
         self._tables: list[str] = []
-        self._register()
+        if self.processed_dir is not None:
+            self._register_folder()
 
-    def _register(self) -> None:
+    def _register_folder(self) -> None:
         if not self.processed_dir.is_dir():
             raise FileNotFoundError(f"{self.processed_dir} does not exist: prepare the data first")
         for path in sorted(self.processed_dir.iterdir()):
@@ -109,6 +124,17 @@ class DuckDBEngine:
         row = rows[0] if rows else None
         return None if row is None else row[0]
 
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self._con.execute(sql, params or {})
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"table name {name!r} must be a plain identifier")
+        self._con.register(f"__frame_{name}", df)
+        self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM "__frame_{name}"')
+        if name not in self._tables:
+            self._tables.append(name)
+
     def tables(self) -> list[str]:
         return list(self._tables)
 
@@ -126,6 +152,35 @@ def _safe_setting(value: str) -> str:
     if "'" in value or ";" in value:
         raise ValueError("engine settings must not contain quotes or semicolons")
     return value
+
+
+def engine_for(*, threads: int | None = 1, **frames: pd.DataFrame) -> DuckDBEngine:
+    """An in-memory engine over pandas frames, e.g. ``engine_for(events=df)``.
+
+    This is how analysis functions are used on small data and in tests: the same SQL runs over
+    the frames as over the processed Parquet files.
+
+    >>> eng = engine_for(events=pd.DataFrame({"customer_id": ["a", "b"]}))
+    >>> int(eng.scalar("SELECT COUNT(*) FROM events"))
+    2
+    """
+    engine = DuckDBEngine(None, memory_limit="2GB", threads=threads)
+    for name, df in frames.items():
+        engine.register(name, df)
+    return engine
+
+
+def as_engine(data: Engine | pd.DataFrame, name: str = "events") -> Engine:
+    """``data`` itself if it is an engine, else an in-memory engine with ``data`` as ``name``.
+
+    Analysis functions take ``events: Engine | DataFrame`` and call this first, so an analyst
+    can pass a frame and the pipeline can pass the engine over the processed Parquet files.
+    """
+    if isinstance(data, pd.DataFrame):
+        return engine_for(**{name: data})
+    if isinstance(data, Engine):
+        return data
+    raise TypeError(f"expected an Engine or a pandas DataFrame, got {type(data).__name__}")
 
 
 def get_engine(config: Config) -> Engine:

@@ -132,3 +132,17 @@ def test_number_formatting():
     assert fmt_pct(0.035) == "3,5%"
     assert fmt_money(1250000) == "Rp 1.250.000"
     assert fmt_number(float("nan")) == "–"
+
+
+def test_engine_for_registers_frames_and_executes():
+    from journeylib.engine import engine_for
+
+    eng = engine_for(events=pd.DataFrame({"customer_id": ["a", "a", "b"], "v": [1, 2, 3]}))
+    eng.execute(
+        "CREATE TEMP VIEW per_customer AS SELECT customer_id, SUM(v) AS v FROM events GROUP BY 1"
+    )
+    out = eng.query("SELECT * FROM per_customer ORDER BY customer_id")
+    assert out.to_dict("list") == {"customer_id": ["a", "b"], "v": [3, 3]}
+    assert eng.tables() == ["events"]
+    with pytest.raises(ValueError):
+        eng.register("bad name;", pd.DataFrame())

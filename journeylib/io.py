@@ -268,7 +268,7 @@ def _clean_common(
 
 
 def _time_checks(
-    df: pd.DataFrame, table: TableSpec, config: Config, col: Collector
+    df: pd.DataFrame, table: TableSpec, config: Config, col: Collector, tz: str
 ) -> pd.DataFrame:
     """Future timestamps are fatal; out-of-window rows follow ``quality.on_out_of_window``."""
     now = pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=config.quality.future_tolerance_hours)
@@ -284,10 +284,11 @@ def _time_checks(
             f"later than now + {config.quality.future_tolerance_hours:g} h",
         )
         outside = pd.Series(False, index=df.index)
+        # window dates are calendar days in the client's time zone, not in UTC
         if window.start is not None:
-            outside |= ts < pd.Timestamp(window.start, tz="UTC")
+            outside |= ts < pd.Timestamp(window.start).tz_localize(tz)
         if window.end is not None:
-            outside |= ts >= pd.Timestamp(window.end + dt.timedelta(days=1), tz="UTC")
+            outside |= ts >= pd.Timestamp(window.end + dt.timedelta(days=1)).tz_localize(tz)
         outside &= ts.notna() & table.windowed
         if config.quality.on_out_of_window == "error":
             col.check_rows(
@@ -425,7 +426,7 @@ def load_source(
     if df is None:
         return None, col.problems, col.notices, info
     df = _clean_common(df, spec, table, config, col)
-    df = _time_checks(df, table, config, col)
+    df = _time_checks(df, table, config, col, spec.timezone or config.data.timezone)
     df = _table_specific(df, name, config, col)
     df = _dedupe(df, table, config, col)
     return df, col.problems, col.notices, info

@@ -56,3 +56,47 @@ def chromium() -> str:
             pytest.fail("JOURNEY_REQUIRE_BROWSER=1 but no Chromium executable is on PATH")
         pytest.skip("no Chromium executable on PATH")
     return path
+
+
+class SynthClient:
+    """A synthetic client, ingested like real data, with its planted truth joined on.
+
+    ``config``, ``engine`` (DuckDB over the processed tables), ``truth`` (one row per CRM
+    customer with the processed ``customer_id`` pseudonym added) and ``effects`` (the planted
+    global parameters from ``_truth/effects.json``).
+    """
+
+    def __init__(self, root: Path, n_customers: int, seed: int):
+        import json
+
+        import pandas as pd
+        import yaml
+
+        from journeylib.config import load_config
+        from journeylib.engine import get_engine
+        from journeylib.io import prepare
+        from journeylib.privacy import DEMO_KEY, pseudonymise
+        from journeylib.synth import SynthConfig, generate, write_raw
+
+        raw = write_raw(generate(SynthConfig(n_customers=n_customers, seed=seed)), root / "raw")
+        cfg = yaml.safe_load((REPO_ROOT / "configs" / "demo.yaml").read_text())
+        cfg["client"] = f"synth{seed}"
+        cfg["data"]["raw_dir"] = str(raw)
+        cfg["output"] = {"processed_dir": str(root / "processed"), "reports_dir": str(root / "reports")}
+        path = root / "synth.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        os.environ.pop("JOURNEY_ID_KEY", None)  # the demo key: pseudonyms are recomputable here
+        self.config = load_config(path)
+        self.config_path = path
+        self.manifest = prepare(self.config).manifest
+        self.engine = get_engine(self.config)
+        truth = pd.read_csv(raw / "_truth" / "customers.csv", dtype={"customer_ref": str})
+        truth["customer_id"] = pseudonymise(truth["customer_ref"], DEMO_KEY.encode())
+        self.truth = truth
+        self.effects = json.loads((raw / "_truth" / "effects.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def synth_client(tmp_path_factory) -> SynthClient:
+    """3,000 synthetic customers (seed 7, ~70k events), ingested once per test session."""
+    return SynthClient(tmp_path_factory.mktemp("synth_client"), n_customers=3000, seed=7)

@@ -456,3 +456,16 @@ def test_score_may_be_empty_only_for_social_posts(tiny):
     msg = _fails(write_config())
     # data row 4 (the csat without a score) fails; row 3 (social) is fine
     assert "[feedback, column 'score'] null value in required column: 1 row (rows 4)" in msg
+
+
+def test_window_is_in_local_calendar_days(tiny):
+    root, write_config = tiny
+    # 00:30 WIB on 1 January is 17:30 UTC on 31 December, but it is inside a window starting on
+    # 1 January in the client's own calendar; 23:59 WIB on 30 June is still inside too
+    _replace(root, "web_events.csv", "2025-01-03 10:00:00", "2025-01-01 00:30:00")
+    _replace(root, "orders.csv", "2025-01-03 12:00:00", "2025-06-30 23:59:00")
+    config = load_config(write_config())
+    assert prepare(config).tables["orders"] == 1
+    # 00:30 WIB on 1 July is outside
+    _replace(root, "orders.csv", "2025-06-30 23:59:00", "2025-07-01 00:30:00")
+    assert "timestamp outside the configured window: 1 row" in _fails(write_config())

@@ -173,12 +173,50 @@ class SessionSpec(_Model):
     )
 
 
-class StageRule(_Model):
-    """Events that signal a journey stage (extended by the journey-stage analysis)."""
+class EventMatch(_Model):
+    """An event that signals a stage, optionally only on some channels or devices."""
 
-    name: str
+    event: str
+    channel: list[str] | None = Field(default=None, description="only on these channels")
+    device: list[str] | None = Field(default=None, description="only on these devices")
+    min_value: float | None = Field(default=None, description="only when value >= this")
+
+
+class StageSignal(_Model):
+    """A derived stage signal computed from orders or feedback rather than events.
+
+    * ``order``: every order (covers offline and marketplace orders without web events);
+    * ``repeat_purchase``: the ``min_orders``-th and later orders, each placed within
+      ``within_days`` of the previous one (``None``: any gap);
+    * ``feedback``: answers of ``feedback_kind`` with ``score >= min_score`` (NPS 9-10 promoters,
+      4-5 star reviews).
+    """
+
+    kind: Literal["order", "repeat_purchase", "feedback"]
+    within_days: int | None = Field(default=None, ge=1)
+    min_orders: int = Field(default=2, ge=2)
+    feedback_kind: Literal["nps", "csat", "review"] | None = None
+    min_score: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> StageSignal:
+        if self.kind == "feedback" and (self.feedback_kind is None or self.min_score is None):
+            raise ValueError("a feedback signal needs feedback_kind and min_score")
+        return self
+
+
+class StageRule(_Model):
+    """One journey stage and what signals it. Stages are ordered as listed in the config."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    label: str | None = Field(default=None, description="English label; default: the name")
     label_id: str | None = Field(default=None, description="Bahasa Indonesia label")
-    events: list[str] = Field(default_factory=list)
+    events: list[str | EventMatch] = Field(default_factory=list)
+    signals: list[StageSignal] = Field(default_factory=list)
+
+    @property
+    def matches(self) -> list[EventMatch]:
+        return [EventMatch(event=e) if isinstance(e, str) else e for e in self.events]
 
 
 class ReportSpec(_Model):
@@ -230,7 +268,12 @@ class Config(_Model):
     devices: dict[str, str] = Field(
         default_factory=dict, description="extra raw device label -> canonical device"
     )
-    stages: list[StageRule] = Field(default_factory=list)
+    stages: list[StageRule] = Field(
+        default_factory=list, description="journey stages in order; empty: the default five"
+    )
+    lapse_days: int = Field(
+        default=90, ge=1, description="no activity for this many days before as_of = exited"
+    )
     as_of: dt.date | None = Field(default=None, description="analysis cut-off; default window end")
     seed: int = 42
     engine: EngineSpec = EngineSpec()
@@ -238,6 +281,15 @@ class Config(_Model):
     notebooks: list[NotebookName] | None = Field(
         default=None, description="notebooks to run in order; None = all in notebooks/"
     )
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_stages(cls, value: list[StageRule]) -> list[StageRule]:
+        names = [r.name for r in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stage names must be unique; repeated: {dupes}")
+        return value
 
     @field_validator("channels")
     @classmethod

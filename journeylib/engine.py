@@ -120,9 +120,11 @@ class DuckDBEngine:
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """The single value of a one-row, one-column query."""
-        rows = self._con.sql(sql, params=params or None).limit(1).fetchall()
-        row = rows[0] if rows else None
-        return None if row is None else row[0]
+        # through Arrow: fetchall() would need pytz for TIMESTAMPTZ values
+        table = self._con.sql(sql, params=params or None).limit(1).to_arrow_table()
+        if table.num_rows == 0:
+            return None
+        return table.column(0)[0].as_py()
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._con.execute(sql, params or {})

@@ -146,3 +146,9 @@ def test_engine_for_registers_frames_and_executes():
     assert eng.tables() == ["events"]
     with pytest.raises(ValueError):
         eng.register("bad name;", pd.DataFrame())
+
+
+def test_scalar_of_a_timestamp(engine):
+    # 5 events, the latest on Jan 3 09:00 UTC
+    assert engine.scalar("SELECT MAX(ts) FROM events") == pd.Timestamp("2025-01-03 09:00", tz="UTC")
+    assert engine.scalar("SELECT 1 WHERE FALSE") is None

@@ -219,6 +219,34 @@ class StageRule(_Model):
         return [EventMatch(event=e) if isinstance(e, str) else e for e in self.events]
 
 
+class JourneySpec(_Model):
+    """Event names and windows of the journey analysis (``10_journey_stages``)."""
+
+    funnel: list[str] = Field(
+        default_factory=lambda: ["view_item", "add_to_cart", "begin_checkout", "purchase"],
+        min_length=1,
+        description="the main funnel, in order (event names)",
+    )
+    funnel_window_days: float | None = Field(
+        default=7, gt=0, description="conversion window from the first step; null: unbounded"
+    )
+    conversion_event: str = "purchase"
+    cart_event: str = "add_to_cart"
+    recovery_days: int = Field(default=7, ge=1, description="abandoned carts recovered within")
+    segments: list[Literal["device", "channel", "cohort"]] = Field(
+        default_factory=lambda: ["device", "channel"],
+        description="funnel breakdowns (persona is added when personas exist)",
+    )
+    path_steps: int = Field(default=5, ge=2, le=20, description="Sankey depth")
+    step_matrix_steps: int = Field(default=10, ge=2, le=30)
+    friction_events: list[str] = Field(
+        default_factory=lambda: ["checkout_error", "payment_error", "contact_support"],
+        description="events counted as friction over time",
+    )
+    cohort_period: Literal["week", "month"] = "month"
+    lookback_days: int = Field(default=30, ge=1, description="mobile-assist lookback")
+
+
 class ReportSpec(_Model):
     title: str = "Customer Journey Report"
     language: Literal["en", "id"] = "en"
@@ -271,6 +299,7 @@ class Config(_Model):
     stages: list[StageRule] = Field(
         default_factory=list, description="journey stages in order; empty: the default five"
     )
+    journey: JourneySpec = JourneySpec()
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )

@@ -82,7 +82,10 @@ class SynthClient:
         cfg = yaml.safe_load((REPO_ROOT / "configs" / "demo.yaml").read_text())
         cfg["client"] = f"synth{seed}"
         cfg["data"]["raw_dir"] = str(raw)
-        cfg["output"] = {"processed_dir": str(root / "processed"), "reports_dir": str(root / "reports")}
+        cfg["output"] = {
+            "processed_dir": str(root / "processed"),
+            "reports_dir": str(root / "reports"),
+        }
         path = root / "synth.yaml"
         path.write_text(yaml.safe_dump(cfg))
         os.environ.pop("JOURNEY_ID_KEY", None)  # the demo key: pseudonyms are recomputable here

@@ -1,0 +1,1266 @@
+"""Ordered funnels, time to convert, drop-off diagnosis and cart abandonment.
+
+A funnel is an ordered list of events (or of stages: pass ``table=`` a view whose ``event``
+column holds the stage). Every customer who did step 1 enters the funnel; the definitions below
+are used by every function of this module, and tests hold each of them.
+
+**Journey.** A customer's journey starts at their *first* step-1 event (``t1``; the anchor is
+never moved to a later step-1 event) and ends at the *journey end*: the earlier of
+
+* the end of the conversion window, ``t1 + window`` (inclusive; ``window=None``: unbounded), and
+* the customer's first exclusion event strictly after ``t1`` (an exclusion event at ``t1`` itself
+  is ignored). An exclusion event therefore breaks the journey between the last step before it
+  and the first step after it. Steps at the *same timestamp* as that exclusion event still count
+  (the order of tied events is unknown, and ties resolve in the customer's favour); steps after
+  it do not. An exclusion event after the final step changes nothing.
+
+Only funnel events with ``t1 <= ts <= journey end`` count, for both definitions.
+
+**Strict sequence** (``*_strict``). Step ``k`` is reached when the customer did step 1, then
+step 2 at or after it, ..., then step ``k`` at or after step ``k-1``. *Equal timestamps count as
+in order*: events of one customer are ordered by ``ts``, then by the position of the event's
+first occurrence in ``steps`` (so of two tied funnel events the earlier step comes first). Each
+step must be matched by a different event row, which only matters when an event appears twice
+in ``steps`` (``A -> B -> A`` needs two ``A`` rows); identical tied rows are interchangeable.
+Steps are matched greedily (the earliest qualifying event), as Amplitude and Mixpanel do; with
+the journey cut above, greedy matching finds a sequence whenever one exists.
+
+**Step attained** (``*_attained``). Step ``k`` is attained when the customer did every event of
+steps ``1..k`` during the journey, in any order (an event listed twice in ``steps[:k]`` must
+occur twice). Every strictly reached step is attained, so ``disagree`` (customers for whom the
+two definitions differ at a step) equals ``customers_attained - customers_strict``.
+
+All event-level work runs as SQL in the engine (portable subset: CTEs, window functions, CASE,
+interval arithmetic with a bound parameter); only customer-level or aggregated frames come back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from journeylib.engine import Engine, as_engine
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+
+__all__ = [
+    "DEFAULT_TIME_BINS",
+    "NO_NEXT_EVENT",
+    "DropOff",
+    "cart_abandonment",
+    "cart_recovery_channels",
+    "dropoff",
+    "dropped_customers",
+    "funnel",
+    "funnel_by_segment",
+    "plot_funnel",
+    "plot_funnel_by_segment",
+    "plot_time_to_convert",
+    "time_to_convert",
+    "time_to_convert_histogram",
+]
+
+#: Bucket edges of the time-to-convert and dwell histograms (the last bucket is open-ended).
+DEFAULT_TIME_BINS: tuple[pd.Timedelta, ...] = tuple(
+    pd.Timedelta(x)
+    for x in (
+        "0s", "1min", "5min", "15min", "30min", "1h", "3h", "6h", "12h",
+        "1D", "2D", "3D", "7D", "14D", "30D",
+    )
+)  # fmt: skip
+
+#: ``next_event`` of a dropped customer who has no event after the step they reached.
+NO_NEXT_EVENT = "(no further event)"
+#: Segment value of customers missing from the ``segments`` frame (or with a null segment).
+MISSING_SEGMENT = "(missing)"
+#: Label of the next events outside the top N in :attr:`DropOff.next_events`.
+OTHER_EVENTS = "(other)"
+
+FUNNEL_COLUMNS: tuple[str, ...] = (
+    "step_no",
+    "step",
+    "customers_strict",
+    "customers_attained",
+    "disagree",
+    "conversion_from_start_strict",
+    "conversion_from_previous_strict",
+    "conversion_from_start_attained",
+    "conversion_from_previous_attained",
+)
+SEGMENT_TEST_COLUMNS: tuple[str, ...] = (
+    "customers",
+    "converted",
+    "conversion",
+    "ci_low",
+    "ci_high",
+    "z_vs_rest",
+    "p_value_vs_rest",
+    "chi2",
+    "chi2_dof",
+    "chi2_p_value",
+)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BASE_COLUMNS = ("customer_id", "ts", "event")
+
+Window = dt.timedelta | pd.Timedelta | str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks and the shared journey SQL
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Funnel:
+    """A validated funnel request (what every public function builds first)."""
+
+    engine: Engine
+    steps: tuple[str, ...]
+    window: pd.Timedelta | None
+    exclude: tuple[str, ...]
+    table: str
+    columns: tuple[str, ...]
+
+
+def _identifier(name: object, what: str) -> str:
+    if not isinstance(name, str) or not _IDENT.fullmatch(name):
+        raise ValueError(f"{what} must be a plain identifier (letters, digits, _), got {name!r}")
+    return name
+
+
+def _table_columns(engine: Engine, table: str, required: Sequence[str]) -> pd.DataFrame:
+    """The (empty) frame of ``table``, after checking it exists and holds ``required``."""
+    try:
+        empty = engine.query(f'SELECT * FROM "{table}" LIMIT 0')
+    except Exception as exc:  # the engine's own error type is engine-specific
+        raise ValueError(
+            f"table {table!r} cannot be read by the engine (tables: {engine.tables()})"
+        ) from exc
+    missing = [c for c in required if c not in empty.columns]
+    if missing:
+        raise ValueError(f"table {table!r} lacks required column(s) {missing}")
+    if "ts" in required and not pd.api.types.is_datetime64_any_dtype(empty["ts"]):
+        raise TypeError(
+            f"column 'ts' of table {table!r} must be a timestamp, got {empty['ts'].dtype}"
+        )
+    return empty
+
+
+def _parse_window(window: Window, what: str = "window") -> pd.Timedelta | None:
+    if window is None:
+        return None
+    try:
+        td = pd.Timedelta(window)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a timedelta (e.g. '7D') or None, got {window!r}") from exc
+    if pd.isna(td) or td < pd.Timedelta(0):
+        raise ValueError(f"{what} must be a non-negative duration, got {window!r}")
+    return td
+
+
+def _event_list(values: object, what: str) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a list of event names, not a string: use [{values!r}]")
+    try:
+        out = tuple(values)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise TypeError(f"{what} must be a list of event names, got {values!r}") from exc
+    bad = [v for v in out if not isinstance(v, str) or not v]
+    if bad:
+        raise ValueError(f"{what} must be non-empty strings, got {bad}")
+    return out
+
+
+def _prepare(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    window: Window,
+    exclude: Sequence[str] | str,
+    table: str,
+    extra_columns: Sequence[str] = (),
+) -> _Funnel:
+    step_list = _event_list(steps, "steps")
+    if not step_list:
+        raise ValueError("steps must name at least one event; got an empty list")
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    excl = tuple(dict.fromkeys(_event_list(exclude, "exclude")))
+    both = sorted(set(excl) & set(step_list))
+    if both:
+        raise ValueError(f"events {both} are both funnel steps and exclusion events")
+    table = _identifier(table, "table")
+    engine = as_engine(events, table)
+    cols = _table_columns(engine, table, (*_BASE_COLUMNS, *extra_columns)).columns
+    return _Funnel(engine, step_list, _parse_window(window), excl, table, tuple(cols))
+
+
+def _params(f: _Funnel) -> dict[str, Any]:
+    params: dict[str, Any] = {f"s{i}": e for i, e in enumerate(f.steps, 1)}
+    params.update({f"x{i}": e for i, e in enumerate(f.exclude, 1)})
+    if f.window is not None:
+        params["window"] = f.window.to_pytimedelta()
+    return params
+
+
+def _journey_sql(f: _Funnel, segment_col: str | None = None, cohort: bool = False) -> str:
+    """CTEs ending in ``progress``: one row per customer who did step 1.
+
+    ``progress`` columns: customer_id, t1, t_end (journey end, NULL when unbounded), t_<k> (time
+    of strict step k, NULL when not reached), strict_reached, attained_reached (furthest step
+    number under each definition), and ``seg`` when a segment is asked for.
+    """
+    n = len(f.steps)
+    step_in = ", ".join(f"$s{i}" for i in range(1, n + 1))
+    excl_in = ", ".join(f"$x{i}" for i in range(1, len(f.exclude) + 1))
+    seg_sel = f', "{segment_col}" AS seg' if segment_col else ""
+    rank = {e: i for i, e in reversed(list(enumerate(f.steps, 1)))}  # first position in steps
+    ctes = [
+        f"""src AS (
+            SELECT customer_id, ts, event{seg_sel} FROM "{f.table}"
+            WHERE event IN ({step_in}{", " + excl_in if excl_in else ""})
+              AND customer_id IS NOT NULL AND ts IS NOT NULL)""",
+        "anchor AS (SELECT customer_id, MIN(ts) AS t1 FROM src WHERE event = $s1 GROUP BY customer_id)",
+    ]
+    win_end = "a.t1 + $window" if f.window is not None else None
+    if f.exclude:
+        ctes.append(
+            f"""cut AS (
+            SELECT a.customer_id, MIN(x.ts) AS t_cut
+            FROM anchor a JOIN src x ON x.customer_id = a.customer_id
+            WHERE x.event IN ({excl_in}) AND x.ts > a.t1
+            GROUP BY a.customer_id)"""
+        )
+        end = (
+            f"CASE WHEN c.t_cut IS NOT NULL AND c.t_cut < {win_end} THEN c.t_cut ELSE {win_end} END"
+            if win_end
+            else "c.t_cut"
+        )
+        join_cut = "LEFT JOIN cut c ON c.customer_id = a.customer_id"
+    else:
+        end = win_end or "CASE WHEN 1 = 0 THEN a.t1 END"  # a typed NULL: unbounded journey
+        join_cut = ""
+    ctes.append(f"journey AS (SELECT a.customer_id, a.t1, {end} AS t_end FROM anchor a {join_cut})")
+    # Greedy strict matching. Without repeated events "at or after the previous step" is a plain
+    # timestamp comparison; with them, a per-customer sequence number (ts, then step position)
+    # makes every step use a different row.
+    repeated = len(set(f.steps)) < n
+    rank_case = " ".join(f"WHEN $s{i} THEN {i}" for e, i in rank.items())
+    seq = (
+        f", ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.ts, CASE s.event {rank_case} END)"
+        " AS seq"
+        if repeated
+        else ""
+    )
+    step_filter = f"s.event IN ({step_in}) AND " if f.exclude else ""  # src holds only steps
+    ctes.append(
+        f"""ev AS (
+            SELECT s.customer_id, s.ts, s.event{seq}
+            FROM src s JOIN journey j ON s.customer_id = j.customer_id
+            WHERE {step_filter}s.ts >= j.t1 AND (j.t_end IS NULL OR s.ts <= j.t_end))"""
+    )
+    if repeated:
+        ctes.append(
+            "m1 AS (SELECT customer_id, MIN(seq) AS p, MIN(ts) AS t FROM ev WHERE event = $s1 "
+            "GROUP BY customer_id)"
+        )
+    else:
+        ctes.append("m1 AS (SELECT customer_id, t1 AS t FROM journey)")
+    for k in range(2, n + 1):
+        if repeated:
+            ctes.append(
+                f"""m{k} AS (
+                SELECT e.customer_id, MIN(e.seq) AS p, MIN(e.ts) AS t
+                FROM ev e JOIN m{k - 1} q ON e.customer_id = q.customer_id AND e.seq > q.p
+                WHERE e.event = $s{k} GROUP BY e.customer_id)"""
+            )
+        else:
+            ctes.append(
+                f"""m{k} AS (
+                SELECT e.customer_id, MIN(e.ts) AS t
+                FROM ev e JOIN m{k - 1} q ON e.customer_id = q.customer_id AND e.ts >= q.t
+                WHERE e.event = $s{k} GROUP BY e.customer_id)"""
+            )
+    counts = ", ".join(
+        f"SUM(CASE WHEN event = $s{i} THEN 1 ELSE 0 END) AS c{i}" for i in rank.values()
+    )
+    ctes.append(f"att AS (SELECT customer_id, {counts} FROM ev GROUP BY customer_id)")
+
+    def attained(k: int) -> str:
+        need = Counter(f.steps[:k])
+        return " AND ".join(f"COALESCE(att.c{rank[e]}, 0) >= {m}" for e, m in need.items())
+
+    strict = " ".join(f"WHEN m{k}.t IS NOT NULL THEN {k}" for k in range(n, 1, -1))
+    attain = " ".join(f"WHEN {attained(k)} THEN {k}" for k in range(n, 1, -1))
+    strict = f"CASE {strict} ELSE 1 END" if n > 1 else "1"
+    attain = f"CASE {attain} ELSE 1 END" if n > 1 else "1"
+    seg_out = ""
+    seg_join = ""
+    if segment_col:
+        ctes.append(
+            """seg AS (
+            SELECT s.customer_id, MIN(s.seg) AS seg
+            FROM src s JOIN journey j ON s.customer_id = j.customer_id AND s.ts = j.t1
+            WHERE s.event = $s1 GROUP BY s.customer_id)"""
+        )
+        seg_out, seg_join = ", seg.seg AS seg", "LEFT JOIN seg ON seg.customer_id = j.customer_id"
+    elif cohort:
+        seg_out = ", date_trunc('month', j.t1) AS seg"
+    times = "".join(f", m{k}.t AS t_{k}" for k in range(1, n + 1))
+    joins = " ".join(f"LEFT JOIN m{k} ON m{k}.customer_id = j.customer_id" for k in range(1, n + 1))
+    ctes.append(
+        f"""progress AS (
+        SELECT j.customer_id, j.t1, j.t_end{times},
+               {strict} AS strict_reached, {attain} AS attained_reached{seg_out}
+        FROM journey j {joins} LEFT JOIN att ON att.customer_id = j.customer_id {seg_join})"""
+    )
+    return "WITH " + ",\n".join(ctes)
+
+
+def _warn_missing_steps(f: _Funnel, attained_counts: Sequence[int]) -> None:
+    """Warn about steps whose event never occurs (only checked when some step has 0 customers)."""
+    if all(c > 0 for c in attained_counts):
+        return
+    step_in = ", ".join(f"$s{i}" for i in range(1, len(f.steps) + 1))
+    seen = set(
+        f.engine.query(
+            f'SELECT DISTINCT event FROM "{f.table}" WHERE event IN ({step_in})',
+            {f"s{i}": e for i, e in enumerate(f.steps, 1)},
+        )["event"]
+    )
+    missing = [(k, s) for k, s in enumerate(f.steps, 1) if s not in seen]
+    if missing:
+        k, s = missing[0]
+        names = ", ".join(f"{j} {e!r}" for j, e in missing)
+        warnings.warn(
+            f"funnel step {k} {s!r} never occurs in table {f.table!r} (missing steps: {names}); "
+            f"step {k} and every later step count 0 customers",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Segments
+# ---------------------------------------------------------------------------------------------
+def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | None) -> pd.DataFrame:
+    """Customers per (seg, strict_reached, attained_reached), column ``n``."""
+    params = _params(f)
+    if segment is None:
+        sql = _journey_sql(f)
+        return f.engine.query(
+            sql + " SELECT strict_reached, attained_reached, COUNT(*) AS n FROM progress "
+            "GROUP BY strict_reached, attained_reached",
+            params,
+        )
+    reserved = set(FUNNEL_COLUMNS) | set(SEGMENT_TEST_COLUMNS)
+    if segment in reserved:
+        raise ValueError(f"segment {segment!r} clashes with an output column; rename it")
+    if segments is not None:
+        if not isinstance(segments, pd.DataFrame):
+            raise TypeError("segments must be a pandas DataFrame with customer_id and the segment")
+        missing = [c for c in ("customer_id", segment) if c not in segments.columns]
+        if missing:
+            raise ValueError(f"segments frame lacks column(s) {missing}")
+        if segments["customer_id"].duplicated().any():
+            raise ValueError("segments frame must hold one row per customer_id")
+        per = f.engine.query(
+            _journey_sql(f) + " SELECT customer_id, strict_reached, attained_reached FROM progress",
+            params,
+        )
+        lookup = segments.set_index("customer_id")[segment]
+        per["seg"] = per["customer_id"].map(lookup)
+        per["seg"] = per["seg"].astype(object).where(per["seg"].notna(), MISSING_SEGMENT)
+        return (
+            per.groupby(["seg", "strict_reached", "attained_reached"], sort=True)
+            .size()
+            .rename("n")
+            .reset_index()
+        )
+    if segment == "cohort":
+        sql = _journey_sql(f, cohort=True)
+    else:
+        _identifier(segment, "segment")
+        if segment not in f.columns or segment in _BASE_COLUMNS:
+            raise ValueError(
+                f"segment {segment!r} is not a column of table {f.table!r}, nor 'cohort'; pass "
+                "customer attributes as segments=DataFrame(customer_id, <segment>)"
+            )
+        sql = _journey_sql(f, segment_col=segment)
+    out = f.engine.query(
+        sql + " SELECT seg, strict_reached, attained_reached, COUNT(*) AS n FROM progress "
+        "GROUP BY seg, strict_reached, attained_reached",
+        params,
+    )
+    if segment == "cohort":
+        out["seg"] = pd.to_datetime(out["seg"], utc=True).dt.strftime("%Y-%m")
+    out["seg"] = out["seg"].astype(object).where(out["seg"].notna(), MISSING_SEGMENT)
+    return out
+
+
+def _steps_table(counts: pd.DataFrame, steps: Sequence[str]) -> pd.DataFrame:
+    """One row per step from customer counts per (strict_reached, attained_reached)."""
+    s_reach = counts["strict_reached"].to_numpy()
+    a_reach = counts["attained_reached"].to_numpy()
+    n = counts["n"].to_numpy()
+    rows = []
+    for k, step in enumerate(steps, 1):
+        s, a = s_reach >= k, a_reach >= k
+        rows.append(
+            {
+                "step_no": k,
+                "step": step,
+                "customers_strict": int(n[s].sum()),
+                "customers_attained": int(n[a].sum()),
+                "disagree": int(n[s != a].sum()),
+            }
+        )
+    out = pd.DataFrame(rows)
+    for d in ("strict", "attained"):
+        c = out[f"customers_{d}"].astype("float64")
+        start = c.iloc[0] if len(c) else 0.0
+        prev = c.shift(1)
+        from_prev = c / prev.where(prev > 0)
+        if len(c):
+            from_prev.iloc[0] = 1.0 if start > 0 else np.nan
+        out[f"conversion_from_start_{d}"] = c / start if start > 0 else np.nan
+        out[f"conversion_from_previous_{d}"] = from_prev
+    return out[list(FUNNEL_COLUMNS)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Funnel
+# ---------------------------------------------------------------------------------------------
+def funnel(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    window: Window = None,
+    exclude: Sequence[str] | str = (),
+    table: str = "events",
+    segment: str | None = None,
+    segments: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Ordered funnel: customers per step under the strict-sequence and step-attained rules.
+
+    Parameters
+    ----------
+    events
+        An engine over the canonical tables, or an events frame (customer_id, ts, event, ...).
+    steps
+        Event names in funnel order (at least one; an event may appear more than once).
+    window
+        Conversion window from the customer's first step-1 event (``timedelta``, or a string
+        such as ``"7D"``); ``None`` = unbounded. Events at exactly ``t1 + window`` count.
+    exclude
+        Exclusion events: the first one strictly after ``t1`` ends the customer's journey (see
+        the module docstring). Must not overlap ``steps``.
+    table
+        Table (or view) to read; its ``event`` column may hold stages instead of events.
+    segment
+        Break the funnel down by: a column of ``table`` (e.g. ``device``, ``channel``), taken
+        from the customer's first step-1 event (ties at that timestamp: the smallest value);
+        ``"cohort"`` = UTC month (``YYYY-MM``) of the first step-1 event; or a column of
+        ``segments``.
+    segments
+        Customer attributes (``customer_id`` + the ``segment`` column, one row per customer);
+        customers absent from it (or with a null value) form the segment ``"(missing)"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step (``step_no`` x ``step``), or per segment value x step with the segment
+        value in a first column named after ``segment``. Columns: step_no, step,
+        customers_strict, customers_attained, disagree (customers for whom the two definitions
+        differ at that step), conversion_from_start_strict, conversion_from_previous_strict,
+        conversion_from_start_attained, conversion_from_previous_attained. Step 1 converts
+        100% by definition; conversions are NaN when the base is 0 customers.
+
+    Warns
+    -----
+    UserWarning
+        When a step's event never occurs in ``table`` (that step and later ones count 0).
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["view", "buy", "view"],
+    ...     "ts": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 10:05", "2025-01-02 09:00"], utc=True)})
+    >>> funnel(ev, ["view", "buy"])[["step", "customers_strict", "conversion_from_start_strict"]]
+       step  customers_strict  conversion_from_start_strict
+    0  view                 2                           1.0
+    1   buy                 1                           0.5
+    """
+    f = _prepare(events, steps, window, exclude, table)
+    counts = _segment_counts(f, segment, segments)
+    if segment is None:
+        out = _steps_table(counts, f.steps)
+        _warn_missing_steps(f, out["customers_attained"].tolist())
+        return out
+    parts = [
+        _steps_table(g, f.steps).assign(**{segment: value})
+        for value, g in counts.groupby("seg", sort=True)
+    ]
+    if not parts:
+        out = _steps_table(counts.iloc[:0], f.steps).iloc[:0].assign(**{segment: []})
+    else:
+        out = pd.concat(parts, ignore_index=True)
+    out = out[[segment, *FUNNEL_COLUMNS]]
+    totals = out.groupby("step_no", sort=True)["customers_attained"].sum()
+    _warn_missing_steps(f, [int(totals.get(k, 0)) for k in range(1, len(f.steps) + 1)])
+    return out
+
+
+def funnel_by_segment(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    segment: str,
+    window: Window = None,
+    exclude: Sequence[str] | str = (),
+    table: str = "events",
+    segments: pd.DataFrame | None = None,
+    definition: str = "strict",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Overall conversion (step 1 -> last step) per segment, with significance tests.
+
+    Segments are resolved as in :func:`funnel`. Tests, all on customers who entered the funnel:
+
+    * **chi-square test of independence** of segment x converted (Pearson, no continuity
+      correction, so with two segments ``chi2 == z**2``); NaN when there are fewer than two
+      segments or nobody (or everybody) converted;
+    * **two-proportion z-test** of each segment against all other segments together (pooled
+      variance, two-sided); NaN when the segment holds every customer;
+    * **Wilson score interval** for each segment's conversion at ``confidence``.
+
+    Parameters
+    ----------
+    segment, segments, window, exclude, table
+        As in :func:`funnel`.
+    definition
+        ``"strict"`` or ``"attained"``: which definition of reaching the last step counts.
+    confidence
+        Confidence level of the Wilson interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment value (first column, named after ``segment``): customers (entered
+        step 1), converted, conversion, ci_low, ci_high, z_vs_rest, p_value_vs_rest, and the
+        table-wide chi2, chi2_dof, chi2_p_value (the same on every row).
+    """
+    from scipy import stats
+
+    if definition not in ("strict", "attained"):
+        raise ValueError(f"definition must be 'strict' or 'attained', got {definition!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    table_ = funnel(
+        events, steps, window=window, exclude=exclude, table=table, segment=segment,
+        segments=segments,
+    )  # fmt: skip
+    n_steps = int(table_["step_no"].max()) if len(table_) else 0
+    first = table_[table_["step_no"] == 1].set_index(segment)
+    last = table_[table_["step_no"] == n_steps].set_index(segment)
+    out = pd.DataFrame(
+        {
+            "customers": first[f"customers_{definition}"].astype("int64"),
+            "converted": last[f"customers_{definition}"].astype("int64"),
+        }
+    )
+    out.index.name = segment
+    n = out["customers"].to_numpy(dtype=float)
+    x = out["converted"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        z_crit = stats.norm.ppf(0.5 + confidence / 2)
+        denom = 1 + z_crit**2 / n
+        centre = (p + z_crit**2 / (2 * n)) / denom
+        half = z_crit * np.sqrt(p * (1 - p) / n + z_crit**2 / (4 * n**2)) / denom
+        n_rest, x_rest = n.sum() - n, x.sum() - x
+        pooled = x.sum() / n.sum() if n.sum() else np.nan
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / n_rest))
+        z = np.where((n_rest > 0) & (se > 0), (p - x_rest / n_rest) / se, np.nan)
+    out["conversion"] = p
+    out["ci_low"] = centre - half
+    out["ci_high"] = centre + half
+    out["z_vs_rest"] = z
+    out["p_value_vs_rest"] = 2 * stats.norm.sf(np.abs(z))
+    chi2 = dof = pval = np.nan
+    obs = np.column_stack([x, n - x])
+    if len(out) >= 2 and (obs.sum(axis=0) > 0).all():
+        res = stats.chi2_contingency(obs, correction=False)
+        chi2, pval, dof = float(res.statistic), float(res.pvalue), int(res.dof)
+    out["chi2"] = chi2
+    out["chi2_dof"] = dof
+    out["chi2_p_value"] = pval
+    return out.reset_index()
+
+
+# ---------------------------------------------------------------------------------------------
+# Time to convert
+# ---------------------------------------------------------------------------------------------
+def _conversion_times(f: _Funnel) -> pd.DataFrame:
+    """One row per customer x step_no >= 2 reached strictly: step_no, duration (from t1)."""
+    n = len(f.steps)
+    if n < 2:
+        return pd.DataFrame({"step_no": pd.Series(dtype="int64"), "duration": []})
+    cols = ", ".join(f"t_{k}" for k in range(2, n + 1))
+    per = f.engine.query(_journey_sql(f) + f" SELECT t1, {cols} FROM progress", _params(f))
+    t1 = pd.to_datetime(per["t1"], utc=True)
+    parts = []
+    for k in range(2, n + 1):
+        t = pd.to_datetime(per[f"t_{k}"], utc=True)
+        done = t.notna()
+        dur = (t[done] - t1[done]).to_numpy().astype("timedelta64[us]")
+        parts.append(
+            pd.DataFrame({"step_no": np.full(len(dur), k, dtype="int64"), "duration": dur})
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def time_to_convert(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    window: Window = None,
+    exclude: Sequence[str] | str = (),
+    table: str = "events",
+) -> pd.DataFrame:
+    """Time from the first step-1 event to each later step, strict definition.
+
+    Quantiles interpolate linearly between order statistics (numpy's default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step_no >= 2 (step 1 takes no time): step_no, step, customers (who reached
+        the step strictly), and the durations mean, median, p25, p75, p90, p95 as Timedelta
+        (NaT when nobody reached the step). Empty for a one-step funnel.
+    """
+    f = _prepare(events, steps, window, exclude, table)
+    times = _conversion_times(f)
+    rows = []
+    for k in range(2, len(f.steps) + 1):
+        us = times.loc[times["step_no"] == k, "duration"].to_numpy().astype("timedelta64[us]")
+        us = us.astype("int64").astype(float)
+        row: dict[str, Any] = {"step_no": k, "step": f.steps[k - 1], "customers": len(us)}
+        stats = {"mean": float(us.mean()) if len(us) else np.nan}
+        for name, q in (("median", 50), ("p25", 25), ("p75", 75), ("p90", 90), ("p95", 95)):
+            stats[name] = float(np.percentile(us, q)) if len(us) else np.nan
+        rows.append(row | stats)
+    cols = ["step_no", "step", "customers", "mean", "median", "p25", "p75", "p90", "p95"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in cols[3:]:  # microseconds (float, NaN when nobody) -> Timedelta / NaT
+        out[c] = _us_to_timedelta(out[c])
+    return out.astype({"step_no": "int64", "customers": "int64"})
+
+
+def _us_to_timedelta(us: pd.Series) -> pd.Series:
+    return pd.to_timedelta(us.astype("float64").round(), unit="us").astype("timedelta64[us]")
+
+
+def _bucket_labels(bins: Sequence[pd.Timedelta]) -> list[str]:
+    def short(td: pd.Timedelta) -> str:
+        s = td.total_seconds()
+        for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+            if s >= size and s % size == 0:
+                return f"{int(s // size)} {unit}"
+        return f"{s:g} s"
+
+    labels = [f"{short(a)}–{short(b)}" for a, b in zip(bins[:-1], bins[1:], strict=True)]
+    return [*labels, f"≥ {short(bins[-1])}"]
+
+
+def _parse_bins(bins: Sequence[Window]) -> tuple[pd.Timedelta, ...]:
+    out = tuple(_parse_window(b, "bins") for b in bins)
+    if (
+        not out
+        or out[0] != pd.Timedelta(0)
+        or any(b >= a for a, b in zip(out[1:], out, strict=False))
+    ):
+        raise ValueError("bins must start at 0 and increase strictly, e.g. ['0s', '1h', '1D']")
+    return out  # type: ignore[return-value]
+
+
+def _histogram(
+    durations: pd.DataFrame, steps: Sequence[str], step_nos: Sequence[int], bins: Sequence[Window]
+) -> pd.DataFrame:
+    """One row per step_no x bucket: customers and share of that step's customers."""
+    edges = _parse_bins(bins)
+    labels = _bucket_labels(edges)
+    edge_us = np.array([e.value // 1000 for e in edges], dtype="int64")
+    rows = []
+    for k in step_nos:
+        us = durations.loc[durations["step_no"] == k, "duration"].to_numpy()
+        us = us.astype("timedelta64[us]").astype("int64")
+        idx = np.searchsorted(edge_us, us, side="right") - 1  # left-closed [lower, upper)
+        counts = np.bincount(idx, minlength=len(edges)) if len(us) else np.zeros(len(edges), int)
+        total = counts.sum()
+        for b, label in enumerate(labels):
+            rows.append(
+                {
+                    "step_no": k,
+                    "step": steps[k - 1],
+                    "bucket": label,
+                    "lower": edges[b],
+                    "upper": edges[b + 1] if b + 1 < len(edges) else pd.NaT,
+                    "customers": int(counts[b]),
+                    "share": counts[b] / total if total else np.nan,
+                }
+            )
+    cols = ["step_no", "step", "bucket", "lower", "upper", "customers", "share"]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("lower", "upper"):
+        out[c] = pd.to_timedelta(out[c]).astype("timedelta64[us]")
+    return out.astype({"step_no": "int64", "customers": "int64", "share": "float64"})
+
+
+def time_to_convert_histogram(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    window: Window = None,
+    exclude: Sequence[str] | str = (),
+    table: str = "events",
+    bins: Sequence[Window] = DEFAULT_TIME_BINS,
+) -> pd.DataFrame:
+    """Histogram of the time from the first step-1 event to each later step (strict).
+
+    Parameters
+    ----------
+    bins
+        Bucket edges starting at 0; buckets are left-closed ``[lower, upper)`` and the last one
+        is open-ended (``upper`` is NaT).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step_no >= 2 x bucket (every bucket, zeros included): step_no, step,
+        bucket (label), lower, upper, customers, share (of the step's converted customers).
+    """
+    f = _prepare(events, steps, window, exclude, table)
+    return _histogram(_conversion_times(f), f.steps, range(2, len(f.steps) + 1), bins)
+
+
+# ---------------------------------------------------------------------------------------------
+# Drop-off
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DropOff:
+    """The drop-off diagnosis of one funnel (see :func:`dropoff`).
+
+    Attributes
+    ----------
+    summary
+        One row per step_no < last: step_no, step, next_step, reached, dropped, dropoff_rate,
+        dwell_median, dwell_p75, dwell_p90, recovered, recoverable_share.
+    next_events
+        One row per step_no x next event (top N by customers, then ``"(other)"``): step_no,
+        step, next_event, customers, share (of the step's dropped customers).
+    dwell
+        One row per step_no x dwell bucket: as :func:`time_to_convert_histogram`.
+    """
+
+    summary: pd.DataFrame
+    next_events: pd.DataFrame
+    dwell: pd.DataFrame
+
+
+def _dropped(f: _Funnel, recovery_days: float, step: int | None = None) -> pd.DataFrame:
+    """One row per dropped customer (reached a step < last strictly, not the next one).
+
+    ``step`` keeps only the customers who dropped at that step. Every row also carries
+    ``converted``: the number of customers who reached the last step.
+    """
+    n = len(f.steps)
+    if n < 2:
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype="str"),
+                "step_no": pd.Series(dtype="int64"),
+                "reached_at": pd.Series(dtype="datetime64[us, UTC]"),
+                "last_event_at": pd.Series(dtype="datetime64[us, UTC]"),
+                "next_event": pd.Series(dtype="str"),
+                "recovered_at": pd.Series(dtype="datetime64[us, UTC]"),
+            }
+        )
+    if not (isinstance(recovery_days, int | float) and math.isfinite(recovery_days)) or (
+        recovery_days < 0
+    ):
+        raise ValueError(f"recovery_days must be a non-negative number, got {recovery_days!r}")
+    params = _params(f)
+    params["recovery"] = dt.timedelta(days=float(recovery_days))
+    params["final"] = f.steps[-1]
+    reached = " ".join(f"WHEN {k} THEN t_{k}" for k in range(1, n))
+    only = ""
+    if step is not None:
+        params["step"] = int(step)
+        only = "AND strict_reached = $step"
+    sql = (
+        _journey_sql(f)
+        + f""",
+        drops AS (
+            SELECT customer_id, strict_reached AS step_no, t_end,
+                   CASE strict_reached {reached} END AS t_reached
+            FROM progress WHERE strict_reached < {n} {only}),
+        drops2 AS (
+            SELECT customer_id, step_no, t_end, t_reached,
+                   CASE WHEN t_end IS NULL THEN t_reached ELSE t_end END AS t_drop
+            FROM drops),
+        after AS (
+            SELECT d.customer_id,
+                   MIN(CASE WHEN e.ts > d.t_reached THEN e.ts END) AS next_ts,
+                   MAX(CASE WHEN e.ts >= d.t_reached AND (d.t_end IS NULL OR e.ts <= d.t_end)
+                            THEN e.ts END) AS last_ts,
+                   MIN(CASE WHEN e.event = $final AND e.ts > d.t_drop
+                             AND e.ts <= d.t_drop + $recovery THEN e.ts END) AS recovered_at
+            FROM drops2 d JOIN "{f.table}" e ON e.customer_id = d.customer_id
+            WHERE e.ts >= d.t_reached
+            GROUP BY d.customer_id),
+        nxt AS (
+            SELECT a.customer_id, MIN(e.event) AS next_event
+            FROM after a JOIN "{f.table}" e ON e.customer_id = a.customer_id AND e.ts = a.next_ts
+            GROUP BY a.customer_id)
+        SELECT d.customer_id, d.step_no, d.t_reached AS reached_at, a.last_ts AS last_event_at,
+               n.next_event, a.recovered_at,
+               (SELECT COUNT(*) FROM progress WHERE strict_reached = {n}) AS converted
+        FROM drops2 d LEFT JOIN after a ON a.customer_id = d.customer_id
+             LEFT JOIN nxt n ON n.customer_id = d.customer_id
+        ORDER BY d.step_no, d.customer_id"""
+    )
+    out = f.engine.query(sql, params)
+    out["next_event"] = (
+        out["next_event"].astype(object).where(out["next_event"].notna(), NO_NEXT_EVENT)
+    )
+    return out
+
+
+def dropped_customers(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    step: int,
+    window: Window = None,
+    exclude: Sequence[str] | str = (),
+    table: str = "events",
+    recovery_days: float = 7.0,
+) -> pd.DataFrame:
+    """The customers who reached ``step`` (strict) but not the next one, for export.
+
+    Parameters
+    ----------
+    step
+        Step number (1-based) the customers reached; must be before the last step.
+    recovery_days
+        See :func:`dropoff`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer_id (sorted): customer_id, step_no, step, reached_at (time of the
+        step), last_event_at (last event in the journey), dwell (= last_event_at - reached_at),
+        next_event (first event after reached_at; ties: alphabetically first;
+        ``"(no further event)"`` if none), recovered_at (NaT unless recovered), recovered.
+    """
+    f = _prepare(events, steps, window, exclude, table)
+    if isinstance(step, bool) or not isinstance(step, int | np.integer):
+        raise TypeError(f"step must be a step number (int), got {step!r}")
+    if not 1 <= step < len(f.steps):
+        raise ValueError(
+            f"step must be between 1 and {len(f.steps) - 1} (customers cannot drop after the "
+            f"last of {len(f.steps)} steps), got {step}"
+        )
+    d = _dropped(f, recovery_days, step).drop(columns="converted")
+    d = d.sort_values("customer_id", ignore_index=True)
+    d.insert(2, "step", f.steps[step - 1])
+    d.insert(5, "dwell", d["last_event_at"] - d["reached_at"])
+    d["recovered"] = d["recovered_at"].notna()
+    return d
+
+
+def dropoff(
+    events: Engine | pd.DataFrame,
+    steps: Sequence[str],
+    *,
+    window: Window = None,
+    exclude: Sequence[str] | str = (),
+    table: str = "events",
+    top_n: int = 5,
+    recovery_days: float = 7.0,
+    bins: Sequence[Window] = DEFAULT_TIME_BINS,
+) -> DropOff:
+    """Who leaves after each step, where they go, how long they stay, and who comes back.
+
+    A customer *drops at step k* when they reached step ``k`` but not ``k + 1`` (strict
+    definition). For each of them:
+
+    * **next event**: the first event of any kind (in ``table``) strictly after the time they
+      reached step ``k``, whether inside the journey or not (ties at that timestamp: the
+      alphabetically first event); ``"(no further event)"`` when there is none;
+    * **dwell**: time from reaching step ``k`` to their last event of any kind in the journey
+      (up to the journey end; unbounded journeys: their last event);
+    * **recovered**: they did the *final* step's event after the drop point and at most
+      ``recovery_days`` after it. The drop point is the journey end (window end or exclusion
+      event); for an unbounded journey it is the time they reached step ``k``.
+      ``recoverable_share`` = recovered / dropped.
+
+    Parameters
+    ----------
+    top_n
+        Next events listed per step; the rest are summed into ``"(other)"``.
+    recovery_days
+        Length of the recovery period, in days.
+    bins
+        Bucket edges of the dwell histogram, as in :func:`time_to_convert_histogram`.
+
+    Returns
+    -------
+    DropOff
+        ``summary`` (one row per step before the last), ``next_events`` (one row per step x next
+        event) and ``dwell`` (one row per step x bucket).
+    """
+    f = _prepare(events, steps, window, exclude, table)
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
+    d = _dropped(f, recovery_days)
+    if len(d):
+        converted = int(d["converted"].iloc[0])
+    else:  # nobody dropped: everyone who entered converted
+        converted = int(_segment_counts(f, None, None)["n"].sum())
+    dropped_at = d["step_no"].value_counts()
+    d["dwell"] = d["last_event_at"] - d["reached_at"]
+    rows, nxt_rows = [], []
+    for k in range(1, len(f.steps)):
+        dk = d[d["step_no"] == k]
+        dwell = dk["dwell"].to_numpy().astype("timedelta64[us]").astype("int64").astype(float)
+
+        def q(p: float, dwell: np.ndarray = dwell) -> float:
+            return float(np.percentile(dwell, p)) if len(dwell) else np.nan
+
+        # reached step k = dropped at k, k+1, ..., n-1 + converted
+        reached = converted + int(dropped_at[dropped_at.index >= k].sum())
+        recovered = int(dk["recovered_at"].notna().sum())
+        rows.append(
+            {
+                "step_no": k,
+                "step": f.steps[k - 1],
+                "next_step": f.steps[k],
+                "reached": reached,
+                "dropped": len(dk),
+                "dropoff_rate": len(dk) / reached if reached else np.nan,
+                "dwell_median": q(50),
+                "dwell_p75": q(75),
+                "dwell_p90": q(90),
+                "recovered": recovered,
+                "recoverable_share": recovered / len(dk) if len(dk) else np.nan,
+            }
+        )
+        vc = dk["next_event"].value_counts()
+        vc = vc.rename_axis("next_event").reset_index(name="customers")
+        vc = vc.sort_values(["customers", "next_event"], ascending=[False, True], ignore_index=True)
+        top, rest = vc.iloc[:top_n], vc.iloc[top_n:]
+        if len(rest):
+            other = pd.DataFrame(
+                {"next_event": [OTHER_EVENTS], "customers": [rest["customers"].sum()]}
+            )
+            top = pd.concat([top, other], ignore_index=True)
+        for r in top.itertuples(index=False):
+            nxt_rows.append(
+                {
+                    "step_no": k,
+                    "step": f.steps[k - 1],
+                    "next_event": r.next_event,
+                    "customers": int(r.customers),
+                    "share": r.customers / len(dk),
+                }
+            )
+    summary = pd.DataFrame(
+        rows,
+        columns=[
+            "step_no", "step", "next_step", "reached", "dropped", "dropoff_rate", "dwell_median",
+            "dwell_p75", "dwell_p90", "recovered", "recoverable_share",
+        ],
+    )  # fmt: skip
+    for c in ("dwell_median", "dwell_p75", "dwell_p90"):
+        summary[c] = _us_to_timedelta(summary[c])
+    next_events = pd.DataFrame(
+        nxt_rows, columns=["step_no", "step", "next_event", "customers", "share"]
+    ).astype({"step_no": "int64", "customers": "int64", "share": "float64"})
+    dwell_hist = _histogram(
+        d.rename(columns={"dwell": "duration"}), f.steps, range(1, len(f.steps)), bins
+    )
+    return DropOff(summary=summary, next_events=next_events, dwell=dwell_hist)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cart abandonment
+# ---------------------------------------------------------------------------------------------
+def _cart_sql(table: str, *, channels: bool = False) -> str:
+    """CTEs ``sess``, ``abandoned`` and ``rec`` (one row per recovered cart); with ``channels``
+    also ``recovered`` (recovered cart + the channel that started the recovering session)."""
+    sql = f"""
+    WITH sess AS (
+        SELECT customer_id, session_id,
+               SUM(CASE WHEN event = $cart THEN 1 ELSE 0 END) AS n_cart,
+               MAX(CASE WHEN event = $cart THEN ts END) AS cart_ts,
+               SUM(CASE WHEN event = $purchase THEN 1 ELSE 0 END) AS n_purchase
+        FROM "{table}"
+        WHERE event IN ($cart, $purchase) AND customer_id IS NOT NULL
+          AND session_id IS NOT NULL AND ts IS NOT NULL
+        GROUP BY customer_id, session_id),
+    abandoned AS (
+        SELECT customer_id, session_id, cart_ts FROM sess WHERE n_cart > 0 AND n_purchase = 0),
+    rec AS (
+        SELECT a.customer_id, a.session_id, a.cart_ts, MIN(p.ts) AS recovered_at
+        FROM abandoned a JOIN "{table}" p
+          ON p.customer_id = a.customer_id AND p.event = $purchase
+         AND p.session_id <> a.session_id AND p.ts > a.cart_ts AND p.ts <= a.cart_ts + $recovery
+        GROUP BY a.customer_id, a.session_id, a.cart_ts)"""
+    if not channels:
+        return sql
+    return (
+        sql
+        + f""",
+    rec_session AS (
+        SELECT r.customer_id, r.session_id, MIN(p.session_id) AS purchase_session
+        FROM rec r JOIN "{table}" p
+          ON p.customer_id = r.customer_id AND p.event = $purchase AND p.ts = r.recovered_at
+         AND p.session_id <> r.session_id
+        GROUP BY r.customer_id, r.session_id),
+    session_start AS (
+        SELECT e.customer_id, e.session_id, MIN(e.ts) AS start_ts
+        FROM "{table}" e JOIN rec_session s
+          ON e.customer_id = s.customer_id AND e.session_id = s.purchase_session
+        GROUP BY e.customer_id, e.session_id),
+    session_channel AS (
+        SELECT e.customer_id, e.session_id, MIN(e.channel) AS channel
+        FROM "{table}" e JOIN session_start s
+          ON e.customer_id = s.customer_id AND e.session_id = s.session_id AND e.ts = s.start_ts
+        GROUP BY e.customer_id, e.session_id),
+    recovered AS (
+        SELECT s.customer_id, s.session_id, c.channel
+        FROM rec_session s LEFT JOIN session_channel c
+          ON c.customer_id = s.customer_id AND c.session_id = s.purchase_session)"""
+    )
+
+
+def _cart_params(cart_event: str, purchase_event: str, recovery_days: float) -> dict[str, Any]:
+    for name, value in (("cart_event", cart_event), ("purchase_event", purchase_event)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty event name, got {value!r}")
+    if cart_event == purchase_event:
+        raise ValueError("cart_event and purchase_event must differ")
+    if not isinstance(recovery_days, int | float) or not 0 <= recovery_days < math.inf:
+        raise ValueError(f"recovery_days must be a non-negative number, got {recovery_days!r}")
+    return {
+        "cart": cart_event,
+        "purchase": purchase_event,
+        "recovery": dt.timedelta(days=float(recovery_days)),
+    }
+
+
+def cart_abandonment(
+    events: Engine | pd.DataFrame,
+    *,
+    cart_event: str = "add_to_cart",
+    purchase_event: str = "purchase",
+    recovery_days: float = 7.0,
+    table: str = "events",
+) -> pd.DataFrame:
+    """Cart abandonment with cross-session recovery.
+
+    * A **cart** is a customer-session (customer_id x session_id) with at least one
+      ``cart_event``: the denominator of every rate.
+    * It is **abandoned** when that session has no ``purchase_event`` (anywhere in it).
+    * An abandoned cart is **recovered** when the same customer does ``purchase_event`` in a
+      *different* session strictly after the session's last cart event and at most
+      ``recovery_days`` after it; otherwise it is **lost**. Lost carts whose recovery period
+      runs past the last event in ``table`` are also counted as ``censored`` (they may still be
+      recovered after the data ends).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: carts, purchased_in_session, abandoned, recovered, lost, censored,
+        in_session_abandonment_rate (abandoned / carts), recovery_rate (recovered / abandoned),
+        abandonment_rate (lost / carts: the headline KPI), recovery_days.
+    """
+    params = _cart_params(cart_event, purchase_event, recovery_days)
+    table = _identifier(table, "table")
+    engine = as_engine(events, table)
+    _table_columns(engine, table, (*_BASE_COLUMNS, "session_id"))
+    row = engine.query(
+        _cart_sql(table)
+        + f"""
+        SELECT (SELECT COUNT(*) FROM sess WHERE n_cart > 0) AS carts,
+               (SELECT COUNT(*) FROM abandoned) AS abandoned,
+               (SELECT COUNT(*) FROM rec) AS recovered,
+               (SELECT COUNT(*) FROM abandoned a
+                 WHERE a.cart_ts + $recovery > (SELECT MAX(ts) FROM "{table}")
+                   AND NOT EXISTS (SELECT 1 FROM rec r WHERE r.customer_id = a.customer_id
+                                   AND r.session_id = a.session_id)) AS censored""",
+        params,
+    ).iloc[0]
+    carts, abandoned, recovered = int(row["carts"]), int(row["abandoned"]), int(row["recovered"])
+    lost = abandoned - recovered
+    return pd.DataFrame(
+        {
+            "carts": [carts],
+            "purchased_in_session": [carts - abandoned],
+            "abandoned": [abandoned],
+            "recovered": [recovered],
+            "lost": [lost],
+            "censored": [int(row["censored"])],
+            "in_session_abandonment_rate": [abandoned / carts if carts else np.nan],
+            "recovery_rate": [recovered / abandoned if abandoned else np.nan],
+            "abandonment_rate": [lost / carts if carts else np.nan],
+            "recovery_days": [float(recovery_days)],
+        }
+    )
+
+
+def cart_recovery_channels(
+    events: Engine | pd.DataFrame,
+    *,
+    cart_event: str = "add_to_cart",
+    purchase_event: str = "purchase",
+    recovery_days: float = 7.0,
+    table: str = "events",
+) -> pd.DataFrame:
+    """Which channel brought recovered carts back (definitions as in :func:`cart_abandonment`).
+
+    The channel of a recovery is the channel of the first event of the session in which the
+    recovering purchase happened (ties: the alphabetically first channel).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per channel, most recovered carts first: channel, recovered_carts, customers
+        (distinct), share (of all recovered carts).
+    """
+    params = _cart_params(cart_event, purchase_event, recovery_days)
+    table = _identifier(table, "table")
+    engine = as_engine(events, table)
+    _table_columns(engine, table, (*_BASE_COLUMNS, "session_id", "channel"))
+    out = engine.query(
+        _cart_sql(table, channels=True)
+        + """
+        SELECT channel, COUNT(*) AS recovered_carts, COUNT(DISTINCT customer_id) AS customers
+        FROM recovered GROUP BY channel""",
+        params,
+    )
+    total = out["recovered_carts"].sum()
+    out["share"] = out["recovered_carts"] / total if total else np.nan
+    out = out.sort_values(
+        ["recovered_carts", "channel"], ascending=[False, True], ignore_index=True
+    )
+    return out.astype({"recovered_carts": "int64", "customers": "int64", "share": "float64"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots (draw only what the tables hold)
+# ---------------------------------------------------------------------------------------------
+def _step_labels(table: pd.DataFrame) -> list[str]:
+    return [f"{k}. {s}" for k, s in zip(table["step_no"], table["step"], strict=True)]
+
+
+def plot_funnel(table: pd.DataFrame) -> go.Figure:
+    """Bars of :func:`funnel`: customers per step, strict vs attained.
+
+    A segmented table (an extra first column) draws one bar series per segment value of the
+    strict conversion from the start instead.
+    """
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    extra = [c for c in table.columns if c not in FUNNEL_COLUMNS]
+    if extra:
+        seg = extra[0]
+        for value, g in table.groupby(seg, sort=True):
+            fig.add_bar(
+                x=_step_labels(g),
+                y=g["conversion_from_start_strict"],
+                name=str(value),
+                text=[f"{v:.1%}" for v in g["conversion_from_start_strict"]],
+                textposition="auto",
+            )
+        fig.update_layout(
+            title=f"Funnel conversion from step 1 by {seg} (strict sequence)",
+            yaxis={"title": "share of step-1 customers", "tickformat": ".0%"},
+        )
+    else:
+        for d, label in (("strict", "strict sequence"), ("attained", "step attained")):
+            fig.add_bar(
+                x=_step_labels(table),
+                y=table[f"customers_{d}"],
+                name=label,
+                text=[f"{v:.1%}" for v in table[f"conversion_from_start_{d}"]],
+                textposition="auto",
+            )
+        fig.update_layout(title="Funnel: customers per step", yaxis={"title": "customers"})
+    fig.update_layout(
+        barmode="group",
+        xaxis={"title": "step"},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        height=400,
+    )
+    return fig
+
+
+def plot_time_to_convert(hist: pd.DataFrame) -> go.Figure:
+    """Grouped bars of :func:`time_to_convert_histogram`: share of customers per bucket."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for (k, step), g in hist.groupby(["step_no", "step"], sort=True):
+        fig.add_bar(x=g["bucket"], y=g["share"], name=f"{k}. {step}")
+    fig.update_layout(
+        title="Time from step 1 to each step (strict sequence)",
+        barmode="group",
+        xaxis={"title": "time since the first step-1 event", "type": "category"},
+        yaxis={"title": "share of customers reaching the step", "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        height=400,
+    )
+    return fig
+
+
+def plot_funnel_by_segment(table: pd.DataFrame) -> go.Figure:
+    """Bars of :func:`funnel_by_segment`: conversion per segment with its Wilson interval."""
+    import plotly.graph_objects as go
+
+    seg = table.columns[0]
+    fig = go.Figure(
+        go.Bar(
+            x=table[seg].astype(str),
+            y=table["conversion"],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": table["ci_high"] - table["conversion"],
+                "arrayminus": table["conversion"] - table["ci_low"],
+            },
+            text=[f"{v:.1%}" for v in table["conversion"]],
+            textposition="auto",
+        )
+    )
+    p = table["chi2_p_value"].iloc[0] if len(table) else np.nan
+    note = f" (chi-square p = {p:.3g})" if pd.notna(p) else ""
+    fig.update_layout(
+        title=f"Funnel conversion by {seg}{note}",
+        xaxis={"title": str(seg)},
+        yaxis={"title": "conversion (step 1 to last step)", "tickformat": ".0%"},
+        margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        height=380,
+    )
+    return fig

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
-from journeylib.retention import (
-    _check_choice,
-    _check_identifier,
-    _days_between_sql,
-    _first_by_sql,
-    _require_columns,
-    _segment_frame,
+from journeylib.sql import (
+    check_choice,
+    days_between,
+    first_by,
+    identifier,
+    non_negative_days,
+    require_columns,
 )
-from journeylib.timelag import NO_SEGMENT
+from journeylib.timelag import NO_SEGMENT, segment_frame
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -43,7 +43,7 @@ _SESSION_COLUMNS = ("customer_id", "session_id", "ts", "event", "device")
 def _sessions_sql(table: str, converters_only: bool = False) -> str:
     """CTE ``s``: one row per customer x session with start, device and first conversion time
     (only of customers who ever converted, when ``converters_only``)."""
-    device = _first_by_sql("device", ("ts", "event", "device"))
+    device = first_by("device", ("ts", "event", "device"))
     only = (
         f'AND customer_id IN (SELECT customer_id FROM "{table}" WHERE event = $conv)'
         if converters_only
@@ -112,8 +112,8 @@ def conversion_by_device(
         event that never occurs gives zero conversions and a warning.
     """
     engine = as_engine(events, name=table)
-    _check_choice("level", level, ("session", "customer"))
-    _require_columns(engine, table, _SESSION_COLUMNS)
+    check_choice("level", level, ("session", "customer"))
+    require_columns(engine, table, _SESSION_COLUMNS)
     _check_event(engine, table, conversion_event)
     if level == "session":
         per = """SELECT customer_id, device, COUNT(*) AS sessions,
@@ -143,7 +143,7 @@ def conversion_by_device(
         )
         keys = ["device"]
     else:  # customer x device rows, joined to the segment frame here
-        seg, column = _segment_frame(by, {"device", *sums, "rate", "rate_on_device"})
+        seg, column = segment_frame(by, {"device", *sums, "rate", "rate_on_device"})
         per_customer = engine.query(f"{head} SELECT * FROM per", params)
         per_customer = per_customer.astype({"customer_id": "string"}).merge(
             seg, on="customer_id", how="left"
@@ -288,10 +288,10 @@ def mobile_share(
         such event on mobile), ``session_share``. Sorted by events, descending.
     """
     engine = as_engine(events, name=table)
-    _check_identifier(by, "column")
+    identifier(by, "column")
     if by == "device":
         raise ValueError("by='device' is meaningless for a mobile share; choose another column")
-    _require_columns(engine, table, ("customer_id", "session_id", "device", by))
+    require_columns(engine, table, ("customer_id", "session_id", "device", by))
     out = engine.query(
         f"""
         WITH x AS (
@@ -344,7 +344,7 @@ def cross_device(
         sessions, so their higher conversion is partly exposure, not the devices.
     """
     engine = as_engine(events, name=table)
-    _require_columns(engine, table, ("customer_id", "event", "device"))
+    require_columns(engine, table, ("customer_id", "event", "device"))
     _check_event(engine, table, conversion_event)
     params: dict[str, Any] = {"conv": conversion_event}
     params |= {f"ig{i}": str(v) for i, v in enumerate(ignore_devices)}
@@ -417,9 +417,8 @@ def mobile_assisted_conversions(
         never occurs.
     """
     engine = as_engine(events, name=table)
-    if not isinstance(lookback_days, int | float) or lookback_days < 0:
-        raise ValueError(f"lookback_days must be a non-negative number; got {lookback_days!r}")
-    _require_columns(engine, table, _SESSION_COLUMNS)
+    non_negative_days(lookback_days, "lookback_days")
+    require_columns(engine, table, _SESSION_COLUMNS)
     _check_event(engine, table, conversion_event)
     row = engine.query(
         f"""
@@ -432,7 +431,7 @@ def mobile_assisted_conversions(
         flagged AS (
             SELECT conv.customer_id, conv.session_id,
                    MAX(CASE WHEN mob.start_ts < conv.start_ts
-                             AND {_days_between_sql("mob.start_ts", "conv.start_ts")} <= $days
+                             AND {days_between("mob.start_ts", "conv.start_ts")} <= $days
                             THEN 1 ELSE 0 END) AS assisted
             FROM conv LEFT JOIN mob ON mob.customer_id = conv.customer_id
             GROUP BY conv.customer_id, conv.session_id

@@ -11,7 +11,6 @@ common ANSI subset (window functions, CTEs, ``date_trunc``), avoiding DuckDB-onl
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +18,7 @@ import pandas as pd
 
 from journeylib.config import Config
 from journeylib.project import resolve_path
+from journeylib.sql import identifier, literal
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,8 @@ class DuckDBEngine:
                 name, pattern = path.name, str(path / "**" / "*.parquet")
             else:
                 continue
-            literal = pattern.replace("'", "''")
             self._con.execute(
-                f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')"
+                f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({literal(pattern)})'
             )
             self._tables.append(name)
 
@@ -130,8 +129,7 @@ class DuckDBEngine:
         self._con.execute(sql, params or {})
 
     def register(self, name: str, df: pd.DataFrame) -> None:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"table name {name!r} must be a plain identifier")
+        identifier(name, "table")
         self._con.register(f"__frame_{name}", df)
         self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM "__frame_{name}"')
         if name not in self._tables:

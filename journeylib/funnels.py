@@ -31,14 +31,13 @@ occur twice). Every strictly reached step is attained, so ``disagree`` (customer
 two definitions differ at a step) equals ``customers_attained - customers_strict``.
 
 All event-level work runs as SQL in the engine (portable subset: CTEs, window functions, CASE,
-interval arithmetic with a bound parameter); only customer-level or aggregated frames come back.
+interval arithmetic with a bound parameter; input checks from :mod:`journeylib.sql`); only
+customer-level or aggregated frames come back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -49,6 +48,15 @@ import numpy as np
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
+from journeylib.sql import (
+    check_choice,
+    date_trunc,
+    duration,
+    empty_frame,
+    identifier,
+    non_negative_days,
+    require_columns,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -109,7 +117,6 @@ SEGMENT_TEST_COLUMNS: tuple[str, ...] = (
     "chi2_dof",
     "chi2_p_value",
 )
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BASE_COLUMNS = ("customer_id", "ts", "event")
 
 Window = dt.timedelta | pd.Timedelta | str | None
@@ -128,42 +135,6 @@ class _Funnel:
     exclude: tuple[str, ...]
     table: str
     columns: tuple[str, ...]
-
-
-def _identifier(name: object, what: str) -> str:
-    if not isinstance(name, str) or not _IDENT.fullmatch(name):
-        raise ValueError(f"{what} must be a plain identifier (letters, digits, _), got {name!r}")
-    return name
-
-
-def _table_columns(engine: Engine, table: str, required: Sequence[str]) -> pd.DataFrame:
-    """The (empty) frame of ``table``, after checking it exists and holds ``required``."""
-    try:
-        empty = engine.query(f'SELECT * FROM "{table}" LIMIT 0')
-    except Exception as exc:  # the engine's own error type is engine-specific
-        raise ValueError(
-            f"table {table!r} cannot be read by the engine (tables: {engine.tables()})"
-        ) from exc
-    missing = [c for c in required if c not in empty.columns]
-    if missing:
-        raise ValueError(f"table {table!r} lacks required column(s) {missing}")
-    if "ts" in required and not pd.api.types.is_datetime64_any_dtype(empty["ts"]):
-        raise TypeError(
-            f"column 'ts' of table {table!r} must be a timestamp, got {empty['ts'].dtype}"
-        )
-    return empty
-
-
-def _parse_window(window: Window, what: str = "window") -> pd.Timedelta | None:
-    if window is None:
-        return None
-    try:
-        td = pd.Timedelta(window)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a timedelta (e.g. '7D') or None, got {window!r}") from exc
-    if pd.isna(td) or td < pd.Timedelta(0):
-        raise ValueError(f"{what} must be a non-negative duration, got {window!r}")
-    return td
 
 
 def _event_list(values: object, what: str) -> tuple[str, ...]:
@@ -196,10 +167,10 @@ def _prepare(
     both = sorted(set(excl) & set(step_list))
     if both:
         raise ValueError(f"events {both} are both funnel steps and exclusion events")
-    table = _identifier(table, "table")
+    table = identifier(table, "table")
     engine = as_engine(events, table)
-    cols = _table_columns(engine, table, (*_BASE_COLUMNS, *extra_columns)).columns
-    return _Funnel(engine, step_list, _parse_window(window), excl, table, tuple(cols))
+    cols = require_columns(engine, table, (*_BASE_COLUMNS, *extra_columns), timestamp="ts").columns
+    return _Funnel(engine, step_list, duration(window), excl, table, tuple(cols))
 
 
 def _params(f: _Funnel) -> dict[str, Any]:
@@ -312,7 +283,7 @@ def _journey_sql(f: _Funnel, segment_col: str | None = None, cohort: bool = Fals
         )
         seg_out, seg_join = ", seg.seg AS seg", "LEFT JOIN seg ON seg.customer_id = j.customer_id"
     elif cohort:
-        seg_out = ", date_trunc('month', j.t1) AS seg"
+        seg_out = f", {date_trunc('month', 'j.t1')} AS seg"
     times = "".join(f", m{k}.t AS t_{k}" for k in range(1, n + 1))
     joins = " ".join(f"LEFT JOIN m{k} ON m{k}.customer_id = j.customer_id" for k in range(1, n + 1))
     ctes.append(
@@ -387,7 +358,7 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
     if segment == "cohort":
         sql = _journey_sql(f, cohort=True)
     else:
-        _identifier(segment, "segment")
+        identifier(segment, "segment")
         if segment not in f.columns or segment in _BASE_COLUMNS:
             raise ValueError(
                 f"segment {segment!r} is not a column of table {f.table!r}, nor 'cohort'; pass "
@@ -558,8 +529,7 @@ def funnel_by_segment(
     """
     from scipy import stats
 
-    if definition not in ("strict", "attained"):
-        raise ValueError(f"definition must be 'strict' or 'attained', got {definition!r}")
+    check_choice("definition", definition, ("strict", "attained"))
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     table_ = funnel(
@@ -680,7 +650,7 @@ def _bucket_labels(bins: Sequence[pd.Timedelta]) -> list[str]:
 
 
 def _parse_bins(bins: Sequence[Window]) -> tuple[pd.Timedelta, ...]:
-    out = tuple(_parse_window(b, "bins") for b in bins)
+    out = tuple(duration(b, "bins") for b in bins)
     if (
         not out
         or out[0] != pd.Timedelta(0)
@@ -782,22 +752,18 @@ def _dropped(f: _Funnel, recovery_days: float, step: int | None = None) -> pd.Da
     """
     n = len(f.steps)
     if n < 2:
-        return pd.DataFrame(
+        return empty_frame(
             {
-                "customer_id": pd.Series(dtype="str"),
-                "step_no": pd.Series(dtype="int64"),
-                "reached_at": pd.Series(dtype="datetime64[us, UTC]"),
-                "last_event_at": pd.Series(dtype="datetime64[us, UTC]"),
-                "next_event": pd.Series(dtype="str"),
-                "recovered_at": pd.Series(dtype="datetime64[us, UTC]"),
+                "customer_id": "str",
+                "step_no": "int64",
+                "reached_at": "datetime64[us, UTC]",
+                "last_event_at": "datetime64[us, UTC]",
+                "next_event": "str",
+                "recovered_at": "datetime64[us, UTC]",
             }
         )
-    if not (isinstance(recovery_days, int | float) and math.isfinite(recovery_days)) or (
-        recovery_days < 0
-    ):
-        raise ValueError(f"recovery_days must be a non-negative number, got {recovery_days!r}")
     params = _params(f)
-    params["recovery"] = dt.timedelta(days=float(recovery_days))
+    params["recovery"] = dt.timedelta(days=non_negative_days(recovery_days, "recovery_days"))
     params["final"] = f.steps[-1]
     reached = " ".join(f"WHEN {k} THEN t_{k}" for k in range(1, n))
     only = ""
@@ -1058,12 +1024,10 @@ def _cart_params(cart_event: str, purchase_event: str, recovery_days: float) -> 
             raise ValueError(f"{name} must be a non-empty event name, got {value!r}")
     if cart_event == purchase_event:
         raise ValueError("cart_event and purchase_event must differ")
-    if not isinstance(recovery_days, int | float) or not 0 <= recovery_days < math.inf:
-        raise ValueError(f"recovery_days must be a non-negative number, got {recovery_days!r}")
     return {
         "cart": cart_event,
         "purchase": purchase_event,
-        "recovery": dt.timedelta(days=float(recovery_days)),
+        "recovery": dt.timedelta(days=non_negative_days(recovery_days, "recovery_days")),
     }
 
 
@@ -1094,9 +1058,9 @@ def cart_abandonment(
         abandonment_rate (lost / carts: the headline KPI), recovery_days.
     """
     params = _cart_params(cart_event, purchase_event, recovery_days)
-    table = _identifier(table, "table")
+    table = identifier(table, "table")
     engine = as_engine(events, table)
-    _table_columns(engine, table, (*_BASE_COLUMNS, "session_id"))
+    require_columns(engine, table, (*_BASE_COLUMNS, "session_id"), timestamp="ts")
     row = engine.query(
         _cart_sql(table)
         + f"""
@@ -1147,9 +1111,9 @@ def cart_recovery_channels(
         (distinct), share (of all recovered carts).
     """
     params = _cart_params(cart_event, purchase_event, recovery_days)
-    table = _identifier(table, "table")
+    table = identifier(table, "table")
     engine = as_engine(events, table)
-    _table_columns(engine, table, (*_BASE_COLUMNS, "session_id", "channel"))
+    require_columns(engine, table, (*_BASE_COLUMNS, "session_id", "channel"), timestamp="ts")
     out = engine.query(
         _cart_sql(table, channels=True)
         + """

@@ -32,7 +32,6 @@ Anchor and steps
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -41,6 +40,15 @@ import numpy as np
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
+from journeylib.sql import (
+    check_choice,
+    date_trunc,
+    empty_frame,
+    epoch_seconds,
+    ordered_concat,
+    quote,
+    require_columns,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -81,7 +89,6 @@ FRICTION_EVENTS: tuple[str, ...] = (
 
 Direction = Literal["forward", "backward"]
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
 _STEP_COLUMNS = ["step", "event", "customers", "share"]
@@ -120,59 +127,12 @@ _FRICTION_COLUMNS = [
 # ---- SQL building blocks -------------------------------------------------------------------
 
 
-def _quote(name: str, what: str) -> str:
-    """``name`` double-quoted after checking it is a plain identifier (never user SQL)."""
-    if not isinstance(name, str) or not _IDENT.fullmatch(name):
-        raise ValueError(f"{what} {name!r} must be a plain identifier (letters, digits, _)")
-    return f'"{name}"'
-
-
-def _columns(engine: Engine, table: str) -> pd.DataFrame:
-    """An empty frame with the columns and dtypes of ``table`` (clear error when it is absent)."""
-    quoted = _quote(table, "table")
-    try:
-        return engine.query(f"SELECT * FROM {quoted} LIMIT 0")
-    except Exception as exc:  # engine-specific catalog errors become one clear message
-        raise ValueError(f"table {table!r} is not available to the {engine.name} engine") from exc
-
-
-def _check_columns(engine: Engine, table: str, **cols: str | None) -> None:
-    """Every named column exists in ``table``; the timestamp column holds timestamps."""
-    empty = _columns(engine, table)
-    missing = [c for c in cols.values() if c is not None and c not in empty.columns]
-    if missing:
-        raise ValueError(
-            f"table {table!r} has no column(s) {missing}; it has {list(empty.columns)}"
-        )
-    ts = cols.get("ts_col")
-    if ts is not None and not pd.api.types.is_datetime64_any_dtype(empty[ts]):
-        raise ValueError(
-            f"column {ts!r} of {table!r} must be a timestamp, not {empty[ts].dtype}; "
-            "parse it first (pd.to_datetime(..., utc=True))"
-        )
-
-
-def _ordered_concat(expr: str, order_by: str, sep: str = VARIANT_SEP) -> str:
-    """Ordered string aggregation: the one DuckDB/Postgres-only construct of this module.
-
-    Spark spells it ``concat_ws(sep, collect_list(expr))`` over a window sorted by ``order_by``;
-    a Spark engine replaces this helper only. ``sep`` is a module constant, never user input.
-    """
-    return f"string_agg({expr}, '{sep}' ORDER BY {order_by})"
-
-
-def _epoch_seconds(expr: str) -> str:
-    """Seconds since 1970 of a timestamp (``unix_timestamp(expr)`` on Spark)."""
-    return f"EXTRACT(EPOCH FROM {expr})"
-
-
 def _period(expr: str, by: str | None) -> str:
     """The UTC calendar day or ISO week (Monday) of a timestamp, as a DATE."""
     if by is None:
         return "CAST(NULL AS DATE)"
-    if by not in ("day", "week"):
-        raise ValueError(f"by must be 'day', 'week' or None, not {by!r}")
-    return f"CAST(date_trunc('{by}', {expr}) AS DATE)"
+    check_choice("by", by, ("day", "week", None))
+    return f"CAST({date_trunc(by, expr)} AS DATE)"
 
 
 def _path_ctes(
@@ -197,9 +157,9 @@ def _path_ctes(
     only, which is much faster than by (customer, session) and equivalent when sessions are
     contiguous runs of a customer's events, as :mod:`journeylib.sessions` builds them.
     """
-    cust, ts, ev = (_quote(c, "column") for c in (customer_col, ts_col, event_col))
-    tie = f", {_quote(order_col, 'column')} AS tie" if order_col else ""
-    sess = f"CAST({_quote(session_col, 'column')} AS VARCHAR)" if session_col else "''"
+    cust, ts, ev = (quote(c, "column") for c in (customer_col, ts_col, event_col))
+    tie = f", {quote(order_col, 'column')} AS tie" if order_col else ""
+    sess = f"CAST({quote(session_col, 'column')} AS VARCHAR)" if session_col else "''"
     part = "customer_id"
     keys = ["ts", "tie", "event"] if order_col else ["ts", "event"]
     desc = " DESC" if descending else ""
@@ -208,7 +168,7 @@ def _path_ctes(
         src AS (
             SELECT {cust} AS customer_id, {sess} AS session, {ts} AS ts,
                    CAST({ev} AS VARCHAR) AS event{tie}
-            FROM {_quote(table, "table")}
+            FROM {quote(table, "table")}
             WHERE {cust} IS NOT NULL AND {ts} IS NOT NULL AND {ev} IS NOT NULL
         )"""
     if collapse_repeats:
@@ -271,12 +231,6 @@ def _check_steps(steps: int, name: str = "steps", minimum: int = 1) -> int:
     return int(steps)
 
 
-def _check_direction(direction: str) -> str:
-    if direction not in ("forward", "backward"):
-        raise ValueError(f"direction must be 'forward' or 'backward', not {direction!r}")
-    return direction
-
-
 def _params(anchor: str | None, **extra: Any) -> dict[str, Any]:
     params = dict(extra)
     if anchor is not None:
@@ -284,11 +238,6 @@ def _params(anchor: str | None, **extra: Any) -> dict[str, Any]:
             raise ValueError(f"anchor must be an event name or None, not {anchor!r}")
         params["anchor"] = anchor
     return params
-
-
-def _empty(columns: list[str], dtypes: list[str]) -> pd.DataFrame:
-    """The documented empty result: the right columns and dtypes, no rows."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(columns, dtypes, strict=True)})
 
 
 def _warn_no_anchor(anchor: str | None, table: str) -> None:
@@ -398,17 +347,10 @@ def step_matrix(
     """
     engine = as_engine(events, table)
     steps = _check_steps(steps)
-    direction = _check_direction(direction)
+    check_choice("direction", direction, ("forward", "backward"))
     if not 0.0 <= thresh <= 1.0:
         raise ValueError(f"thresh must be a share between 0 and 1, not {thresh!r}")
-    _check_columns(
-        engine,
-        table,
-        customer_col=customer_col,
-        ts_col=ts_col,
-        event_col=event_col,
-        order_col=order_col,
-    )
+    require_columns(engine, table, (customer_col, ts_col, event_col, order_col), timestamp=ts_col)
     counts = _step_counts(
         engine,
         table=table,
@@ -423,7 +365,9 @@ def step_matrix(
     )
     if counts.empty:
         _warn_no_anchor(anchor, table)
-        return _empty(_STEP_COLUMNS, ["int64", "str", "int64", "float64"])
+        return empty_frame(
+            dict(zip(_STEP_COLUMNS, ["int64", "str", "int64", "float64"], strict=True))
+        )
     terminal = END if direction == "forward" else START
     cohort = int(counts.loc[counts["step"].eq(1), "customers"].sum())
     # every customer still on their path has exactly one event per step, so the rest have ended
@@ -551,17 +495,10 @@ def sankey_links(
     engine = as_engine(events, table)
     steps = _check_steps(steps, minimum=2)
     top_n = _check_steps(top_n, "top_n")
-    direction = _check_direction(direction)
+    check_choice("direction", direction, ("forward", "backward"))
     if not 0.0 <= min_share <= 1.0:
         raise ValueError(f"min_share must be a share between 0 and 1, not {min_share!r}")
-    _check_columns(
-        engine,
-        table,
-        customer_col=customer_col,
-        ts_col=ts_col,
-        event_col=event_col,
-        order_col=order_col,
-    )
+    require_columns(engine, table, (customer_col, ts_col, event_col, order_col), timestamp=ts_col)
     ctes = _path_ctes(
         table,
         customer_col=customer_col,
@@ -581,7 +518,11 @@ def sankey_links(
     raw = engine.query(sql, _params(anchor, steps=steps))
     if raw.empty:
         _warn_no_anchor(anchor, table)
-        return _empty(_LINK_COLUMNS, ["str", "int64", "str", "str", "int64", "float64"])
+        return empty_frame(
+            dict(
+                zip(_LINK_COLUMNS, ["str", "int64", "str", "str", "int64", "float64"], strict=True)
+            )
+        )
     terminal = END if direction == "forward" else START
     raw = raw.astype({"step": "int64", "customers": "int64", "source": "str"})
     raw["target"] = raw["target"].where(raw["target"].notna(), terminal).astype("str")
@@ -724,20 +665,13 @@ def path_variants(
     top_n = _check_steps(top_n, "top_n")
     if window_days is not None and not window_days > 0:
         raise ValueError(f"window_days must be positive or None, not {window_days!r}")
-    _check_columns(
-        engine,
-        table,
-        customer_col=customer_col,
-        ts_col=ts_col,
-        event_col=event_col,
-        order_col=order_col,
-    )
+    require_columns(engine, table, (customer_col, ts_col, event_col, order_col), timestamp=ts_col)
     # without an anchor every path starts at its first event: no join needed
     after_anchor = (
         "JOIN anchor a ON p.customer_id = a.customer_id AND p.pos >= a.apos" if anchor else ""
     )
     within = (
-        f"AND {_epoch_seconds('p.ts')} - {_epoch_seconds('s.start_ts')} <= $window_s"
+        f"AND {epoch_seconds('p.ts')} - {epoch_seconds('s.start_ts')} <= $window_s"
         if window_days is not None
         else ""
     )
@@ -757,9 +691,9 @@ def path_variants(
             GROUP BY customer_id
         ),
         variant AS (
-            SELECT r.customer_id, {_ordered_concat("r.event", "r.step")} AS variant,
+            SELECT r.customer_id, {ordered_concat("r.event", "r.step", VARIANT_SEP)} AS variant,
                    COUNT(*) AS n_steps, MIN(r.ts) AS start_ts,
-                   {_epoch_seconds("MAX(r.ts)")} - {_epoch_seconds("MIN(r.ts)")} AS duration_s
+                   {epoch_seconds("MAX(r.ts)")} - {epoch_seconds("MIN(r.ts)")} AS duration_s
             FROM rel r LEFT JOIN cut c ON r.customer_id = c.customer_id
             WHERE r.step <= COALESCE(c.cut_step, $steps)
             GROUP BY r.customer_id
@@ -789,7 +723,7 @@ def path_variants(
     raw = engine.query(sql, params)
     if raw.empty:
         _warn_no_anchor(anchor, table)
-        return _empty(_VARIANT_COLUMNS, _VARIANT_DTYPES)
+        return empty_frame(dict(zip(_VARIANT_COLUMNS, _VARIANT_DTYPES, strict=True)))
     cohort = float(raw["cohort"].iloc[0])
     baseline = float(raw["cohort_converters"].iloc[0]) / cohort
     out = raw.astype({"n_steps": "int64", "customers": "int64", "converters": "int64"})
@@ -855,14 +789,8 @@ def loops(
     engine = as_engine(events, table)
     min_loops = _check_steps(min_loops, "min_loops")
     period = _period("ts2", by)
-    _check_columns(
-        engine,
-        table,
-        customer_col=customer_col,
-        ts_col=ts_col,
-        event_col=event_col,
-        session_col=session_col,
-        order_col=order_col,
+    require_columns(
+        engine, table, (customer_col, ts_col, event_col, session_col, order_col), timestamp=ts_col
     )
     ctes = _path_ctes(
         table,
@@ -1019,28 +947,20 @@ def friction_over_time(
         (bool) and ``note`` (why the flag could not be computed, else empty).
     """
     engine = as_engine(events, table)
-    if by not in ("day", "week"):
-        raise ValueError(f"by must be 'day' or 'week', not {by!r}")
+    check_choice("by", by, ("day", "week"))
     names = (
         [events_of_interest] if isinstance(events_of_interest, str) else list(events_of_interest)
     )
     if not names or not all(isinstance(e, str) and e for e in names):
         raise ValueError("events_of_interest must be a non-empty list of event names")
     names = list(dict.fromkeys(names))
-    _check_columns(
-        engine,
-        table,
-        customer_col=customer_col,
-        ts_col=ts_col,
-        event_col=event_col,
-        session_col=session_col,
-    )
+    require_columns(engine, table, (customer_col, ts_col, event_col, session_col), timestamp=ts_col)
     cust, ts, ev, sess, tab = (
-        _quote(customer_col, "column"),
-        _quote(ts_col, "column"),
-        _quote(event_col, "column"),
-        _quote(session_col, "column"),
-        _quote(table, "table"),
+        quote(customer_col, "column"),
+        quote(ts_col, "column"),
+        quote(event_col, "column"),
+        quote(session_col, "column"),
+        quote(table, "table"),
     )
     period = _period(ts, by)
     params = {f"e{i}": name for i, name in enumerate(names)}

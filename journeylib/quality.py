@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from journeylib.engine import Engine
+from journeylib.sql import quote, table_columns
 
 #: (table, timestamp column) pairs summarised by :func:`table_overview`.
 _TIME_COLUMNS = {
@@ -27,12 +28,12 @@ def table_overview(engine: Engine, manifest: dict) -> pd.DataFrame:
     rows = []
     for name in engine.tables():
         tcol = _TIME_COLUMNS.get(name)
-        cols = set(engine.query(f'SELECT * FROM "{name}" LIMIT 0').columns)
+        cols = set(table_columns(engine, name).columns)
         cust = "COUNT(DISTINCT customer_id)" if "customer_id" in cols else "NULL"
         span = f"MIN({tcol}), MAX({tcol})" if tcol and tcol in cols else "NULL, NULL"
-        n, ncust, first, last = engine.query(f'SELECT COUNT(*), {cust}, {span} FROM "{name}"').iloc[
-            0
-        ]
+        n, ncust, first, last = engine.query(
+            f"SELECT COUNT(*), {cust}, {span} FROM {quote(name, 'table')}"
+        ).iloc[0]
         rows.append(
             {
                 "table": name,
@@ -87,7 +88,7 @@ def identity_coverage(manifest: dict) -> pd.DataFrame:
 
 def completeness(engine: Engine, table: str) -> pd.DataFrame:
     """One row per column of ``table``: non-null count and share."""
-    cols = list(engine.query(f'SELECT * FROM "{table}" LIMIT 0').columns)
+    cols = list(table_columns(engine, table).columns)
     if not cols:
         return pd.DataFrame(columns=["column", "non_null", "share"])
     exprs = ", ".join(f'COUNT("{c}") AS "{c}"' for c in cols)

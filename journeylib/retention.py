@@ -13,16 +13,14 @@ ones are ignored, and periods that start after it are *not observed*. Unobserved
 ``complete=False``, because it is only partly over. The default ``as_of`` is the date of the last
 order.
 
-The private helpers at the end (identifier checks, the cut-off, period and day arithmetic in
-SQL) are shared with :mod:`journeylib.timelag` and :mod:`journeylib.devices`. The only
-DuckDB-specific SQL of the three modules is in :func:`_days_between_sql`, :func:`_local_sql` and
-:func:`_first_by_sql`.
+The private helpers at the end (the cut-off, period and day arithmetic in SQL) are this
+module's own; checked names, column checks and the DuckDB-specific expressions come from
+:mod:`journeylib.sql`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import warnings
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +28,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
+from journeylib.sql import (
+    check_choice,
+    days_between,
+    empty_frame,
+    local_time,
+    non_negative_days,
+    require_columns,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -107,9 +113,9 @@ def cohort_retention(
     [1.0, 1.0, 1.0, <NA>]
     """
     engine = as_engine(orders, name=table)
-    _check_choice("period", period, ("week", "month"))
-    _check_choice("kind", kind, ("n_period", "unbounded"))
-    _require_columns(engine, table, _ORDER_COLUMNS)
+    check_choice("period", period, ("week", "month"))
+    check_choice("kind", kind, ("n_period", "unbounded"))
+    require_columns(engine, table, _ORDER_COLUMNS)
     cutoff = _resolve_as_of(engine, table, as_of, timezone)
     if cutoff is None:
         return _empty_orders(table, _COHORT_COLUMNS)
@@ -189,9 +195,9 @@ def repeat_purchase_rate(
         are no orders.
     """
     engine = as_engine(orders, name=table)
-    if within_days is not None and not (isinstance(within_days, int | float) and within_days >= 0):
-        raise ValueError(f"within_days must be a non-negative number or None, got {within_days!r}")
-    _require_columns(engine, table, _ORDER_COLUMNS)
+    if within_days is not None:
+        non_negative_days(within_days, "within_days")
+    require_columns(engine, table, _ORDER_COLUMNS)
     cutoff = _resolve_as_of(engine, table, as_of, timezone)
     if cutoff is None:
         _empty_orders(table, {})
@@ -212,7 +218,7 @@ def repeat_purchase_rate(
         params["latest_first"] = until - dt.timedelta(days=float(within_days))
         params["days"] = float(within_days)
         eligible = "first_ts <= $latest_first"
-        repeat = f"second_ts IS NOT NULL AND {_days_between_sql('first_ts', 'second_ts')} <= $days"
+        repeat = f"second_ts IS NOT NULL AND {days_between('first_ts', 'second_ts')} <= $days"
     row = engine.query(
         f"""
         WITH {_orders_sql(table)},
@@ -289,8 +295,8 @@ def lifecycle(
         on or before ``as_of``). Empty, with a warning, when there are no orders.
     """
     engine = as_engine(orders, name=table)
-    _check_choice("period", period, ("week", "month"))
-    _require_columns(engine, table, _ORDER_COLUMNS)
+    check_choice("period", period, ("week", "month"))
+    require_columns(engine, table, _ORDER_COLUMNS)
     cutoff = _resolve_as_of(engine, table, as_of, timezone)
     if cutoff is None:
         return _empty_orders(table, _LIFECYCLE_COLUMNS)
@@ -390,40 +396,9 @@ def plot_lifecycle(table: pd.DataFrame) -> go.Figure:
 
 
 # ---------------------------------------------------------------------------------------------
-# Shared helpers (also used by journeylib.timelag and journeylib.devices).
+# Helpers: the cut-off day, orders and periods in SQL
 # ---------------------------------------------------------------------------------------------
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _WEEK_ZERO = dt.date(1970, 1, 5)  # the first Monday of the epoch: week index 0
-
-
-def _check_identifier(name: object, what: str = "table") -> str:
-    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
-        raise ValueError(f"{what} name {name!r} must be a plain identifier (letters, digits, _)")
-    return name
-
-
-def _check_choice(what: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{what} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-
-
-def _table_columns(engine: Engine, table: str) -> list[str]:
-    """Column names of ``table`` (validated identifier), or a clear error if it cannot be read."""
-    _check_identifier(table)
-    try:
-        return list(engine.query(f'SELECT * FROM "{table}" LIMIT 0').columns)
-    except Exception as exc:  # the engine's own error type is engine-specific
-        raise ValueError(f"cannot read table {table!r} from the engine: {exc}") from exc
-
-
-def _require_columns(engine: Engine, table: str, required: tuple[str, ...]) -> list[str]:
-    cols = _table_columns(engine, table)
-    missing = [c for c in required if c not in cols]
-    if missing:
-        raise ValueError(
-            f"table {table!r} lacks column(s) {', '.join(missing)}; it has {', '.join(cols)}"
-        )
-    return cols
 
 
 def _check_timezone(timezone: object) -> str:
@@ -461,7 +436,7 @@ def _resolve_as_of(
         return parsed
     # a DATE (not a TIMESTAMPTZ) comes back without time-zone libraries on the client side
     last = engine.scalar(
-        f'SELECT CAST({_local_sql("MAX(ts)")} AS DATE) FROM "{table}"', {"tz": timezone}
+        f'SELECT CAST({local_time("MAX(ts)")} AS DATE) FROM "{table}"', {"tz": timezone}
     )
     return None if last is None or pd.isna(last) else _parse_as_of(last, timezone)
 
@@ -477,12 +452,7 @@ def _until(day: dt.date, timezone: str) -> dt.datetime:
 def _empty_orders(table: str, dtypes: dict[str, Any], as_of: dt.date | None = None) -> pd.DataFrame:
     when = f" up to {as_of.isoformat()}" if as_of else ""
     warnings.warn(f"no orders in table {table!r}{when}: the result is empty", stacklevel=3)
-    return _empty_frame(dtypes)
-
-
-def _empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
-    """A frame with no rows and the given column dtypes (the typed form of an empty result)."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+    return empty_frame(dtypes)
 
 
 def _orders_sql(table: str) -> str:
@@ -496,29 +466,9 @@ def _orders_sql(table: str) -> str:
 
 def _customer_periods_sql(table: str, period: str) -> str:
     """CTEs ``o`` and ``cp``: one row per customer x local period with an order (``$tz``)."""
-    p = _period_index_sql(_local_sql("ts"), period)
+    p = _period_index_sql(local_time("ts"), period)
     return f"""{_orders_sql(table)},
         cp AS (SELECT DISTINCT customer_id, {p} AS p FROM o)"""
-
-
-def _local_sql(col: str) -> str:
-    """SQL for the wall-clock time (naive TIMESTAMP) of ``col`` in zone ``$tz`` (DuckDB syntax;
-    Spark's equivalent is ``from_utc_timestamp(col, $tz)``)."""
-    return f"timezone($tz, {col})"
-
-
-def _days_between_sql(start: str, end: str) -> str:
-    """SQL for the (fractional) days from ``start`` to ``end``: the one DuckDB-only expression.
-
-    Spark's equivalent is ``(unix_timestamp(end) - unix_timestamp(start)) / 86400.0``.
-    """
-    return f"((epoch({end}) - epoch({start})) / 86400.0)"
-
-
-def _first_by_sql(value: str, order: tuple[str, ...]) -> str:
-    """SQL aggregate: ``value`` of the row that comes first by the columns ``order`` (DuckDB
-    syntax; Spark's is ``min_by(value, struct(...))``). One pass, instead of a window sort."""
-    return f"min_by({value}, row({', '.join(order)}))"
 
 
 def _period_index_sql(col: str, period: str) -> str:
@@ -527,7 +477,7 @@ def _period_index_sql(col: str, period: str) -> str:
     if period == "month":
         return f"CAST(EXTRACT(YEAR FROM {col}) * 12 + EXTRACT(MONTH FROM {col}) - 1 AS BIGINT)"
     zero = f"TIMESTAMP '{_WEEK_ZERO.isoformat()} 00:00:00'"
-    return f"CAST(FLOOR({_days_between_sql(zero, col)} / 7) AS BIGINT)"
+    return f"CAST(FLOOR({days_between(zero, col)} / 7) AS BIGINT)"
 
 
 def _date_to_period(day: dt.date, period: str) -> int:
@@ -545,17 +495,3 @@ def _period_starts(index: pd.Series, period: str) -> pd.Series:
     return (pd.Timestamp(_WEEK_ZERO) + pd.to_timedelta(index * 7, unit="D")).astype(
         "datetime64[us]"
     )
-
-
-def _segment_frame(by: pd.DataFrame, reserved: set[str]) -> tuple[pd.DataFrame, str]:
-    """A validated segment frame (``customer_id`` as string + one segment column) and its name."""
-    if not isinstance(by, pd.DataFrame):
-        raise TypeError(f"by must be a segment DataFrame or None; got {type(by).__name__}")
-    others = [c for c in by.columns if c != "customer_id"]
-    if "customer_id" not in by.columns or len(others) != 1:
-        raise ValueError("a segment frame needs customer_id and exactly one segment column")
-    if by["customer_id"].duplicated().any():
-        raise ValueError("a segment frame must have one row per customer_id")
-    if others[0] in reserved:
-        raise ValueError(f"segment column {others[0]!r} clashes with a result column")
-    return by[["customer_id", others[0]]].astype({"customer_id": "string"}), others[0]

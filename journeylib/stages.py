@@ -32,6 +32,7 @@ import pandas as pd
 
 from journeylib.config import Config, EventMatch, StageRule, StageSignal
 from journeylib.engine import Engine, as_engine
+from journeylib.sql import days_between, in_list, last_by, literal
 
 #: The default five stages (used when a config lists none).
 DEFAULT_STAGES: tuple[StageRule, ...] = (
@@ -64,15 +65,6 @@ DEFAULT_STAGES: tuple[StageRule, ...] = (
 )
 
 START, EXIT, ACTIVE = "(start)", "(exit)", "(active)"
-
-
-def _lit(value: str) -> str:
-    """A SQL string literal (config values are trusted-ish, but quotes are still escaped)."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _in_list(column: str, values: list[str]) -> str:
-    return f"{column} IN ({', '.join(_lit(v) for v in values)})"
 
 
 @dataclass(frozen=True)
@@ -116,11 +108,11 @@ class StageModel:
 
     # ---- SQL -----------------------------------------------------------------------------
     def _match_sql(self, m: EventMatch) -> str:
-        parts = [f"event = {_lit(m.event)}"]
+        parts = [f"event = {literal(m.event)}"]
         if m.channel:
-            parts.append(_in_list("channel", m.channel))
+            parts.append(in_list("channel", m.channel))
         if m.device:
-            parts.append(_in_list("device", m.device))
+            parts.append(in_list("device", m.device))
         if m.min_value is not None:
             parts.append(f"value >= {float(m.min_value)!r}")
         return "(" + " AND ".join(parts) + ")"
@@ -158,7 +150,7 @@ class StageModel:
             )
         return (
             f"SELECT customer_id, ts, {no} AS stage_no, 'feedback' AS source FROM feedback "
-            f"WHERE kind = {_lit(sig.feedback_kind)} AND score >= {float(sig.min_score)!r} "
+            f"WHERE kind = {literal(sig.feedback_kind)} AND score >= {float(sig.min_score)!r} "
             f"AND ts < {cutoff}"
         )
 
@@ -265,8 +257,8 @@ def customer_stages(
     engine = as_engine(events)
     cutoff = _cutoff(as_of)
     dwell = ", ".join(
-        f"SUM(CASE WHEN stage_no = {no} THEN date_diff('second', start_ts, end_ts) END)"
-        f' / 86400.0 AS "dwell_days_{name}"'
+        f"SUM(CASE WHEN stage_no = {no} THEN {days_between('start_ts', 'end_ts')} END)"
+        f' AS "dwell_days_{name}"'
         for no, name in enumerate(model.names, start=1)
     )
     entered = ", ".join(
@@ -279,7 +271,7 @@ def customer_stages(
         per_run AS (
             SELECT customer_id,
                    MAX(stage_no) AS furthest_stage_no,
-                   arg_max(stage_no, run_no) AS current_stage_no,
+                   {last_by("stage_no", ("run_no",))} AS current_stage_no,
                    MAX(last_ts) AS last_seen,
                    {_lapse_sql(model, as_of, cutoff).replace("last_ts", "MAX(last_ts)")} AS lapsed,
                    {dwell}
@@ -312,7 +304,9 @@ def event_stages(
     """
     model = model or StageModel()
     engine = as_engine(events)
-    names = " ".join(f"WHEN {no} THEN {_lit(name)}" for no, name in enumerate(model.names, start=1))
+    names = " ".join(
+        f"WHEN {no} THEN {literal(name)}" for no, name in enumerate(model.names, start=1)
+    )
     engine.execute(
         f"""CREATE OR REPLACE TEMP VIEW journey_event_stages AS
         SELECT *, CASE stage_no {names} END AS stage

@@ -28,13 +28,7 @@ import numpy as np
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
-from journeylib.retention import (
-    _check_choice,
-    _days_between_sql,
-    _empty_frame,
-    _require_columns,
-    _segment_frame,
-)
+from journeylib.sql import check_choice, days_between, empty_frame, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -104,7 +98,7 @@ def _lags(events: Engine | pd.DataFrame, conversion_event: str, table: str) -> p
         raise ValueError(
             f"conversion_event must be a non-empty event name; got {conversion_event!r}"
         )
-    cols = _require_columns(engine, table, ("customer_id", "ts", "event"))
+    cols = require_columns(engine, table, ("customer_id", "ts", "event")).columns
     order = ", ".join(["ts", *(c for c in _TIE_BREAKERS if c in cols)])
     col = {
         c: (c if c in cols else "CAST(NULL AS VARCHAR)")
@@ -138,7 +132,7 @@ def _lags(events: Engine | pd.DataFrame, conversion_event: str, table: str) -> p
             GROUP BY e.customer_id, conv.conv_rn
         )
         SELECT customer_id, first_touch_ts, conversion_ts,
-               {_days_between_sql("first_touch_ts", "conversion_ts")} AS lag_days,
+               {days_between("first_touch_ts", "conversion_ts")} AS lag_days,
                conv_rn AS events_to_conversion, sessions_to_conversion,
                first_channel, first_device, conversion_channel, conversion_device
         FROM path ORDER BY customer_id
@@ -151,7 +145,7 @@ def _lags(events: Engine | pd.DataFrame, conversion_event: str, table: str) -> p
             "the result is empty",
             stacklevel=3,
         )
-        return _empty_frame(_LAG_COLUMNS)
+        return empty_frame(_LAG_COLUMNS)
     return out.astype(_LAG_COLUMNS)
 
 
@@ -219,7 +213,7 @@ def path_length(
         (ordered categorical ``1`` ... ``12+``), ``conversions``, ``share``,
         ``cumulative_share``. Empty, with a warning, when the event never occurs.
     """
-    _check_choice("unit", unit, ("sessions", "events"))
+    check_choice("unit", unit, ("sessions", "events"))
     lags = _lags(events, conversion_event, table)
     counts = lags[f"{unit}_to_conversion"]
     if len(lags) and counts.isna().all():
@@ -284,18 +278,37 @@ def lag_bucket(days: float) -> str:
     return "12-30" if d <= 30 else "31-60" if d <= 60 else "61-90" if d <= 90 else "91+"
 
 
+def segment_frame(by: pd.DataFrame, reserved: set[str]) -> tuple[pd.DataFrame, str]:
+    """A validated segment frame (``customer_id`` as string + one segment column) and its name.
+
+    The ``by=`` frames of this module and :mod:`journeylib.devices`; ``reserved`` are the result
+    columns the segment column must not shadow. Customers missing from it are labelled
+    :data:`NO_SEGMENT` by the caller.
+    """
+    if not isinstance(by, pd.DataFrame):
+        raise TypeError(f"by must be a segment DataFrame or None; got {type(by).__name__}")
+    others = [c for c in by.columns if c != "customer_id"]
+    if "customer_id" not in by.columns or len(others) != 1:
+        raise ValueError("a segment frame needs customer_id and exactly one segment column")
+    if by["customer_id"].duplicated().any():
+        raise ValueError("a segment frame must have one row per customer_id")
+    if others[0] in reserved:
+        raise ValueError(f"segment column {others[0]!r} clashes with a result column")
+    return by[["customer_id", others[0]]].astype({"customer_id": "string"}), others[0]
+
+
 def _with_group(lags: pd.DataFrame, by: By) -> tuple[pd.DataFrame, str | None]:
     """``lags`` with the ``by`` grouping column, and that column's name (``None``: no group)."""
     if by is None:
         return lags, None
     if isinstance(by, str):
-        _check_choice("by", by, tuple(BY_COLUMNS))
+        check_choice("by", by, tuple(BY_COLUMNS))
         column = BY_COLUMNS[by]
         if len(lags) and lags[column].isna().all():
             raise ValueError(f"by={by!r} needs the {by.split('_')[-1]} column in the events table")
         return lags, column
     if isinstance(by, pd.DataFrame):
-        seg, column = _segment_frame(by, {*lags.columns, "bucket", "conversions", "share"})
+        seg, column = segment_frame(by, {*lags.columns, "bucket", "conversions", "share"})
         out = lags.merge(seg, on="customer_id", how="left", validate="one_to_one")
         out[column] = out[column].astype("string").fillna(NO_SEGMENT)
         return out, column
@@ -310,7 +323,7 @@ def _distribution(
     if lags.empty:  # conversion_lags has already warned
         cols = {"bucket": pd.CategoricalDtype(buckets, ordered=True), "conversions": "int64"}
         cols |= {"share": "float64", "cumulative_share": "float64"}
-        return _empty_frame(({group: "string"} if group else {}) | cols)
+        return empty_frame(({group: "string"} if group else {}) | cols)
     frame = lags.assign(bucket=pd.Categorical(labels, categories=buckets, ordered=True))
     keys = [group, "bucket"] if group else ["bucket"]
     out = (

@@ -1,0 +1,241 @@
+"""The SQL the analyses share: checked names, checked inputs, and the dialect-specific expressions.
+
+Every analysis builds SQL text and runs it through :class:`~journeylib.engine.Engine`. What goes
+into that text comes from here, defined once:
+
+* **Names** (:func:`identifier`, :func:`quote`): table and column names are spliced into SQL, so
+  they must be plain identifiers (never user SQL); values travel as bound ``$parameters``.
+* **Tables and columns** (:func:`table_columns`, :func:`require_columns`): a table the engine
+  cannot read, a missing column, or a timestamp column that holds strings is one clear error
+  before any query runs.
+* **Arguments** that end up in SQL (:func:`check_choice`, :func:`duration`,
+  :func:`non_negative_days`) and SQL **literals** for trusted configuration values
+  (:func:`literal`, :func:`in_list`).
+* **Dialect**: the only expressions that differ between DuckDB and Spark SQL. Everything else the
+  analyses write is the ANSI subset both engines accept (CTEs, window functions, ``CASE``,
+  interval arithmetic with bound parameters). A Spark engine plugs in here, by giving these
+  functions its spelling (DuckDB today -> Spark SQL):
+
+  :func:`ordered_concat`
+      ``string_agg(x, sep ORDER BY k)`` -> ``concat_ws(sep, collect_list(x))`` over a window
+      ordered by ``k`` (or ``array_join`` of ``array_sort``-ed structs).
+  :func:`epoch_seconds`
+      ``EXTRACT(EPOCH FROM ts)`` -> ``unix_micros(ts) / 1e6`` (``unix_timestamp`` drops fractions).
+  :func:`days_between`
+      the difference of two :func:`epoch_seconds` / 86400.0 (so it follows that one).
+  :func:`local_time`
+      ``timezone($tz, ts)`` -> ``from_utc_timestamp(ts, $tz)``.
+  :func:`date_trunc`
+      ``date_trunc('month', ts)`` -> the same; both truncate in the session time zone, which
+      :class:`~journeylib.engine.DuckDBEngine` sets to UTC (a Spark engine sets
+      ``spark.sql.session.timeZone``). Wrap the timestamp in :func:`local_time` for a client's
+      calendar.
+  :func:`first_by`, :func:`last_by`
+      ``min_by(x, row(k1, k2))`` / ``max_by(x, k)`` -> ``min_by(x, struct(k1, k2))`` /
+      ``max_by(x, k)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover - engine imports this module
+    from journeylib.engine import Engine
+
+__all__ = [
+    "IDENTIFIER",
+    "TimestampTypeError",
+    "check_choice",
+    "date_trunc",
+    "days_between",
+    "duration",
+    "empty_frame",
+    "epoch_seconds",
+    "first_by",
+    "identifier",
+    "in_list",
+    "last_by",
+    "literal",
+    "local_time",
+    "non_negative_days",
+    "ordered_concat",
+    "quote",
+    "require_columns",
+    "table_columns",
+]
+
+#: A plain SQL identifier: the only table or column names ever spliced into SQL text.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+_TRUNC_UNITS = ("day", "week", "month")
+
+
+class TimestampTypeError(TypeError, ValueError):
+    """A timestamp column holds something else (typically strings that were never parsed).
+
+    Both a ``TypeError`` (the column has the wrong type) and a ``ValueError`` (the table given
+    as input is not usable), so callers may catch either.
+    """
+
+
+# ---- names -----------------------------------------------------------------------------------
+def identifier(name: object, what: str = "table") -> str:
+    """``name`` itself, after checking it is a plain identifier (letters, digits, ``_``).
+
+    >>> identifier("events")
+    'events'
+    """
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{what} {name!r} must be a plain identifier (letters, digits, _)")
+    return name
+
+
+def quote(name: object, what: str = "column") -> str:
+    """``name`` double-quoted for SQL, after :func:`identifier`.
+
+    >>> quote("session_id")
+    '"session_id"'
+    """
+    return f'"{identifier(name, what)}"'
+
+
+# ---- tables and columns ----------------------------------------------------------------------
+def table_columns(engine: Engine, table: str) -> pd.DataFrame:
+    """An empty frame with the columns and dtypes of ``table`` (a clear error if it is absent)."""
+    quoted = quote(table, "table")
+    try:
+        return engine.query(f"SELECT * FROM {quoted} LIMIT 0")
+    except Exception as exc:  # the engine's catalog errors are engine-specific
+        raise ValueError(
+            f"cannot read table {table!r} from the {engine.name} engine: {table!r} is not "
+            f"available to it or cannot be read (tables: {engine.tables()})"
+        ) from exc
+
+
+def require_columns(
+    engine: Engine,
+    table: str,
+    required: Iterable[str | None],
+    *,
+    timestamp: str | None = None,
+) -> pd.DataFrame:
+    """:func:`table_columns` of ``table``, after checking it holds every ``required`` column.
+
+    ``None`` entries of ``required`` (optional columns not asked for) are skipped. With
+    ``timestamp``, that column must hold timestamps: string timestamps are refused
+    (:class:`TimestampTypeError`), because comparing them as text gives wrong answers silently.
+    """
+    empty = table_columns(engine, table)
+    missing = [c for c in required if c is not None and c not in empty.columns]
+    if missing:
+        raise ValueError(
+            f"table {table!r} lacks column(s) {missing}: it has no column(s) of those names, "
+            f"so it lacks required column(s) of this analysis (it has {list(empty.columns)})"
+        )
+    if timestamp is not None and not pd.api.types.is_datetime64_any_dtype(empty[timestamp]):
+        raise TimestampTypeError(
+            f"column {timestamp!r} of table {table!r} must be a timestamp, not "
+            f"{empty[timestamp].dtype}; parse it first (pd.to_datetime(..., utc=True))"
+        )
+    return empty
+
+
+# ---- arguments that reach SQL ----------------------------------------------------------------
+def check_choice(what: str, value: object, allowed: Sequence[object]) -> None:
+    """Refuse ``value`` unless it is one of ``allowed`` (option names spliced into SQL)."""
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+def duration(value: object, what: str = "window") -> pd.Timedelta | None:
+    """A non-negative duration (``timedelta``, ``"7D"``, ...) as a Timedelta; ``None`` stays."""
+    if value is None:
+        return None
+    try:
+        td = pd.Timedelta(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a timedelta (e.g. '7D') or None, got {value!r}") from exc
+    if pd.isna(td) or td < pd.Timedelta(0):
+        raise ValueError(f"{what} must be a non-negative duration, got {value!r}")
+    return td
+
+
+def non_negative_days(value: object, what: str) -> float:
+    """A finite, non-negative number of days (bound as a parameter or an interval)."""
+    if not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"{what} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+# ---- literals --------------------------------------------------------------------------------
+def literal(value: object) -> str:
+    """A SQL string literal, quotes escaped (for trusted configuration values, e.g. stage rules;
+    values from data or users are bound as ``$parameters`` instead).
+
+    >>> literal("it's")
+    "'it''s'"
+    """
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def in_list(column: str, values: Iterable[object]) -> str:
+    """``column IN ('a', 'b')`` with :func:`literal` values."""
+    return f"{column} IN ({', '.join(literal(v) for v in values)})"
+
+
+# ---- dialect: the DuckDB spellings a Spark engine replaces -----------------------------------
+def ordered_concat(expr: str, order_by: str, sep: str) -> str:
+    """Ordered string aggregation of ``expr`` joined by ``sep`` (a constant, never user input)."""
+    return f"string_agg({expr}, {literal(sep)} ORDER BY {order_by})"
+
+
+def epoch_seconds(expr: str) -> str:
+    """Seconds since 1970-01-01 UTC of a timestamp, with fractions."""
+    return f"EXTRACT(EPOCH FROM {expr})"
+
+
+def days_between(start: str, end: str) -> str:
+    """The fractional days from ``start`` to ``end`` (24-hour days, negative when ``end`` is
+    earlier)."""
+    return f"(({epoch_seconds(end)} - {epoch_seconds(start)}) / 86400.0)"
+
+
+def local_time(expr: str, zone: str = "$tz") -> str:
+    """The wall-clock time (naive TIMESTAMP) of ``expr`` in the IANA zone ``zone`` (a bound
+    parameter by default)."""
+    return f"timezone({zone}, {expr})"
+
+
+def date_trunc(unit: str, expr: str) -> str:
+    """The start of the calendar ``unit`` (day, ISO week from Monday, month) holding ``expr``,
+    in the session time zone (UTC)."""
+    check_choice("unit", unit, _TRUNC_UNITS)
+    return f"date_trunc('{unit}', {expr})"
+
+
+def first_by(value: str, order: Sequence[str]) -> str:
+    """Aggregate: ``value`` of the row that comes first by the columns ``order``, in one pass
+    (instead of a window sort)."""
+    return f"min_by({value}, {_sort_key(order)})"
+
+
+def last_by(value: str, order: Sequence[str]) -> str:
+    """Aggregate: ``value`` of the row that comes last by the columns ``order``."""
+    return f"max_by({value}, {_sort_key(order)})"
+
+
+def _sort_key(order: Sequence[str]) -> str:
+    if isinstance(order, str) or not order:
+        raise ValueError(f"order must be a non-empty sequence of column names, got {order!r}")
+    return order[0] if len(order) == 1 else f"row({', '.join(order)})"
+
+
+# ---- results ---------------------------------------------------------------------------------
+def empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
+    """A frame with no rows and the given column dtypes: the typed form of an empty result."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})

@@ -1,8 +1,9 @@
-"""Ordered funnels, time to convert, drop-off diagnosis and cart abandonment.
+"""Ordered funnels and time to convert, under one definition of a funnel journey.
 
 A funnel is an ordered list of events (or of stages: pass ``table=`` a view whose ``event``
 column holds the stage). Every customer who did step 1 enters the funnel; the definitions below
-are used by every function of this module, and tests hold each of them.
+are used by every function of this module and by the drop-off diagnosis
+(:mod:`journeylib.dropoff`, which reuses the journey SQL built here), and tests hold each of them.
 
 **Journey.** A customer's journey starts at their *first* step-1 event (``t1``; the anchor is
 never moved to a later step-1 event) and ends at the *journey end*: the earlier of
@@ -32,7 +33,7 @@ two definitions differ at a step) equals ``customers_attained - customers_strict
 
 All event-level work runs as SQL in the engine (portable subset: CTEs, window functions, CASE,
 interval arithmetic with a bound parameter; input checks from :mod:`journeylib.sql`); only
-customer-level or aggregated frames come back.
+customer-level or aggregated frames come back. Cart abandonment is in :mod:`journeylib.carts`.
 """
 
 from __future__ import annotations
@@ -48,27 +49,13 @@ import numpy as np
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
-from journeylib.sql import (
-    check_choice,
-    date_trunc,
-    duration,
-    empty_frame,
-    identifier,
-    non_negative_days,
-    require_columns,
-)
+from journeylib.sql import check_choice, date_trunc, duration, identifier, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
 __all__ = [
     "DEFAULT_TIME_BINS",
-    "NO_NEXT_EVENT",
-    "DropOff",
-    "cart_abandonment",
-    "cart_recovery_channels",
-    "dropoff",
-    "dropped_customers",
     "funnel",
     "funnel_by_segment",
     "plot_funnel",
@@ -78,7 +65,7 @@ __all__ = [
     "time_to_convert_histogram",
 ]
 
-#: Bucket edges of the time-to-convert and dwell histograms (the last bucket is open-ended).
+#: Bucket edges of the time-to-convert and drop-off dwell histograms (the last is open-ended).
 DEFAULT_TIME_BINS: tuple[pd.Timedelta, ...] = tuple(
     pd.Timedelta(x)
     for x in (
@@ -87,12 +74,8 @@ DEFAULT_TIME_BINS: tuple[pd.Timedelta, ...] = tuple(
     )
 )  # fmt: skip
 
-#: ``next_event`` of a dropped customer who has no event after the step they reached.
-NO_NEXT_EVENT = "(no further event)"
 #: Segment value of customers missing from the ``segments`` frame (or with a null segment).
 MISSING_SEGMENT = "(missing)"
-#: Label of the next events outside the top N in :attr:`DropOff.next_events`.
-OTHER_EVENTS = "(other)"
 
 FUNNEL_COLUMNS: tuple[str, ...] = (
     "step_no",
@@ -718,415 +701,6 @@ def time_to_convert_histogram(
     """
     f = _prepare(events, steps, window, exclude, table)
     return _histogram(_conversion_times(f), f.steps, range(2, len(f.steps) + 1), bins)
-
-
-# ---------------------------------------------------------------------------------------------
-# Drop-off
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DropOff:
-    """The drop-off diagnosis of one funnel (see :func:`dropoff`).
-
-    Attributes
-    ----------
-    summary
-        One row per step_no < last: step_no, step, next_step, reached, dropped, dropoff_rate,
-        dwell_median, dwell_p75, dwell_p90, recovered, recoverable_share.
-    next_events
-        One row per step_no x next event (top N by customers, then ``"(other)"``): step_no,
-        step, next_event, customers, share (of the step's dropped customers).
-    dwell
-        One row per step_no x dwell bucket: as :func:`time_to_convert_histogram`.
-    """
-
-    summary: pd.DataFrame
-    next_events: pd.DataFrame
-    dwell: pd.DataFrame
-
-
-def _dropped(f: _Funnel, recovery_days: float, step: int | None = None) -> pd.DataFrame:
-    """One row per dropped customer (reached a step < last strictly, not the next one).
-
-    ``step`` keeps only the customers who dropped at that step. Every row also carries
-    ``converted``: the number of customers who reached the last step.
-    """
-    n = len(f.steps)
-    if n < 2:
-        return empty_frame(
-            {
-                "customer_id": "str",
-                "step_no": "int64",
-                "reached_at": "datetime64[us, UTC]",
-                "last_event_at": "datetime64[us, UTC]",
-                "next_event": "str",
-                "recovered_at": "datetime64[us, UTC]",
-            }
-        )
-    params = _params(f)
-    params["recovery"] = dt.timedelta(days=non_negative_days(recovery_days, "recovery_days"))
-    params["final"] = f.steps[-1]
-    reached = " ".join(f"WHEN {k} THEN t_{k}" for k in range(1, n))
-    only = ""
-    if step is not None:
-        params["step"] = int(step)
-        only = "AND strict_reached = $step"
-    sql = (
-        _journey_sql(f)
-        + f""",
-        drops AS (
-            SELECT customer_id, strict_reached AS step_no, t_end,
-                   CASE strict_reached {reached} END AS t_reached
-            FROM progress WHERE strict_reached < {n} {only}),
-        drops2 AS (
-            SELECT customer_id, step_no, t_end, t_reached,
-                   CASE WHEN t_end IS NULL THEN t_reached ELSE t_end END AS t_drop
-            FROM drops),
-        after AS (
-            SELECT d.customer_id,
-                   MIN(CASE WHEN e.ts > d.t_reached THEN e.ts END) AS next_ts,
-                   MAX(CASE WHEN e.ts >= d.t_reached AND (d.t_end IS NULL OR e.ts <= d.t_end)
-                            THEN e.ts END) AS last_ts,
-                   MIN(CASE WHEN e.event = $final AND e.ts > d.t_drop
-                             AND e.ts <= d.t_drop + $recovery THEN e.ts END) AS recovered_at
-            FROM drops2 d JOIN "{f.table}" e ON e.customer_id = d.customer_id
-            WHERE e.ts >= d.t_reached
-            GROUP BY d.customer_id),
-        nxt AS (
-            SELECT a.customer_id, MIN(e.event) AS next_event
-            FROM after a JOIN "{f.table}" e ON e.customer_id = a.customer_id AND e.ts = a.next_ts
-            GROUP BY a.customer_id)
-        SELECT d.customer_id, d.step_no, d.t_reached AS reached_at, a.last_ts AS last_event_at,
-               n.next_event, a.recovered_at,
-               (SELECT COUNT(*) FROM progress WHERE strict_reached = {n}) AS converted
-        FROM drops2 d LEFT JOIN after a ON a.customer_id = d.customer_id
-             LEFT JOIN nxt n ON n.customer_id = d.customer_id
-        ORDER BY d.step_no, d.customer_id"""
-    )
-    out = f.engine.query(sql, params)
-    out["next_event"] = (
-        out["next_event"].astype(object).where(out["next_event"].notna(), NO_NEXT_EVENT)
-    )
-    return out
-
-
-def dropped_customers(
-    events: Engine | pd.DataFrame,
-    steps: Sequence[str],
-    *,
-    step: int,
-    window: Window = None,
-    exclude: Sequence[str] | str = (),
-    table: str = "events",
-    recovery_days: float = 7.0,
-) -> pd.DataFrame:
-    """The customers who reached ``step`` (strict) but not the next one, for export.
-
-    Parameters
-    ----------
-    step
-        Step number (1-based) the customers reached; must be before the last step.
-    recovery_days
-        See :func:`dropoff`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per customer_id (sorted): customer_id, step_no, step, reached_at (time of the
-        step), last_event_at (last event in the journey), dwell (= last_event_at - reached_at),
-        next_event (first event after reached_at; ties: alphabetically first;
-        ``"(no further event)"`` if none), recovered_at (NaT unless recovered), recovered.
-    """
-    f = _prepare(events, steps, window, exclude, table)
-    if isinstance(step, bool) or not isinstance(step, int | np.integer):
-        raise TypeError(f"step must be a step number (int), got {step!r}")
-    if not 1 <= step < len(f.steps):
-        raise ValueError(
-            f"step must be between 1 and {len(f.steps) - 1} (customers cannot drop after the "
-            f"last of {len(f.steps)} steps), got {step}"
-        )
-    d = _dropped(f, recovery_days, step).drop(columns="converted")
-    d = d.sort_values("customer_id", ignore_index=True)
-    d.insert(2, "step", f.steps[step - 1])
-    d.insert(5, "dwell", d["last_event_at"] - d["reached_at"])
-    d["recovered"] = d["recovered_at"].notna()
-    return d
-
-
-def dropoff(
-    events: Engine | pd.DataFrame,
-    steps: Sequence[str],
-    *,
-    window: Window = None,
-    exclude: Sequence[str] | str = (),
-    table: str = "events",
-    top_n: int = 5,
-    recovery_days: float = 7.0,
-    bins: Sequence[Window] = DEFAULT_TIME_BINS,
-) -> DropOff:
-    """Who leaves after each step, where they go, how long they stay, and who comes back.
-
-    A customer *drops at step k* when they reached step ``k`` but not ``k + 1`` (strict
-    definition). For each of them:
-
-    * **next event**: the first event of any kind (in ``table``) strictly after the time they
-      reached step ``k``, whether inside the journey or not (ties at that timestamp: the
-      alphabetically first event); ``"(no further event)"`` when there is none;
-    * **dwell**: time from reaching step ``k`` to their last event of any kind in the journey
-      (up to the journey end; unbounded journeys: their last event);
-    * **recovered**: they did the *final* step's event after the drop point and at most
-      ``recovery_days`` after it. The drop point is the journey end (window end or exclusion
-      event); for an unbounded journey it is the time they reached step ``k``.
-      ``recoverable_share`` = recovered / dropped.
-
-    Parameters
-    ----------
-    top_n
-        Next events listed per step; the rest are summed into ``"(other)"``.
-    recovery_days
-        Length of the recovery period, in days.
-    bins
-        Bucket edges of the dwell histogram, as in :func:`time_to_convert_histogram`.
-
-    Returns
-    -------
-    DropOff
-        ``summary`` (one row per step before the last), ``next_events`` (one row per step x next
-        event) and ``dwell`` (one row per step x bucket).
-    """
-    f = _prepare(events, steps, window, exclude, table)
-    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
-        raise ValueError(f"top_n must be a positive integer, got {top_n!r}")
-    d = _dropped(f, recovery_days)
-    if len(d):
-        converted = int(d["converted"].iloc[0])
-    else:  # nobody dropped: everyone who entered converted
-        converted = int(_segment_counts(f, None, None)["n"].sum())
-    dropped_at = d["step_no"].value_counts()
-    d["dwell"] = d["last_event_at"] - d["reached_at"]
-    rows, nxt_rows = [], []
-    for k in range(1, len(f.steps)):
-        dk = d[d["step_no"] == k]
-        dwell = dk["dwell"].to_numpy().astype("timedelta64[us]").astype("int64").astype(float)
-
-        def q(p: float, dwell: np.ndarray = dwell) -> float:
-            return float(np.percentile(dwell, p)) if len(dwell) else np.nan
-
-        # reached step k = dropped at k, k+1, ..., n-1 + converted
-        reached = converted + int(dropped_at[dropped_at.index >= k].sum())
-        recovered = int(dk["recovered_at"].notna().sum())
-        rows.append(
-            {
-                "step_no": k,
-                "step": f.steps[k - 1],
-                "next_step": f.steps[k],
-                "reached": reached,
-                "dropped": len(dk),
-                "dropoff_rate": len(dk) / reached if reached else np.nan,
-                "dwell_median": q(50),
-                "dwell_p75": q(75),
-                "dwell_p90": q(90),
-                "recovered": recovered,
-                "recoverable_share": recovered / len(dk) if len(dk) else np.nan,
-            }
-        )
-        vc = dk["next_event"].value_counts()
-        vc = vc.rename_axis("next_event").reset_index(name="customers")
-        vc = vc.sort_values(["customers", "next_event"], ascending=[False, True], ignore_index=True)
-        top, rest = vc.iloc[:top_n], vc.iloc[top_n:]
-        if len(rest):
-            other = pd.DataFrame(
-                {"next_event": [OTHER_EVENTS], "customers": [rest["customers"].sum()]}
-            )
-            top = pd.concat([top, other], ignore_index=True)
-        for r in top.itertuples(index=False):
-            nxt_rows.append(
-                {
-                    "step_no": k,
-                    "step": f.steps[k - 1],
-                    "next_event": r.next_event,
-                    "customers": int(r.customers),
-                    "share": r.customers / len(dk),
-                }
-            )
-    summary = pd.DataFrame(
-        rows,
-        columns=[
-            "step_no", "step", "next_step", "reached", "dropped", "dropoff_rate", "dwell_median",
-            "dwell_p75", "dwell_p90", "recovered", "recoverable_share",
-        ],
-    )  # fmt: skip
-    for c in ("dwell_median", "dwell_p75", "dwell_p90"):
-        summary[c] = _us_to_timedelta(summary[c])
-    next_events = pd.DataFrame(
-        nxt_rows, columns=["step_no", "step", "next_event", "customers", "share"]
-    ).astype({"step_no": "int64", "customers": "int64", "share": "float64"})
-    dwell_hist = _histogram(
-        d.rename(columns={"dwell": "duration"}), f.steps, range(1, len(f.steps)), bins
-    )
-    return DropOff(summary=summary, next_events=next_events, dwell=dwell_hist)
-
-
-# ---------------------------------------------------------------------------------------------
-# Cart abandonment
-# ---------------------------------------------------------------------------------------------
-def _cart_sql(table: str, *, channels: bool = False) -> str:
-    """CTEs ``sess``, ``abandoned`` and ``rec`` (one row per recovered cart); with ``channels``
-    also ``recovered`` (recovered cart + the channel that started the recovering session)."""
-    sql = f"""
-    WITH sess AS (
-        SELECT customer_id, session_id,
-               SUM(CASE WHEN event = $cart THEN 1 ELSE 0 END) AS n_cart,
-               MAX(CASE WHEN event = $cart THEN ts END) AS cart_ts,
-               SUM(CASE WHEN event = $purchase THEN 1 ELSE 0 END) AS n_purchase
-        FROM "{table}"
-        WHERE event IN ($cart, $purchase) AND customer_id IS NOT NULL
-          AND session_id IS NOT NULL AND ts IS NOT NULL
-        GROUP BY customer_id, session_id),
-    abandoned AS (
-        SELECT customer_id, session_id, cart_ts FROM sess WHERE n_cart > 0 AND n_purchase = 0),
-    rec AS (
-        SELECT a.customer_id, a.session_id, a.cart_ts, MIN(p.ts) AS recovered_at
-        FROM abandoned a JOIN "{table}" p
-          ON p.customer_id = a.customer_id AND p.event = $purchase
-         AND p.session_id <> a.session_id AND p.ts > a.cart_ts AND p.ts <= a.cart_ts + $recovery
-        GROUP BY a.customer_id, a.session_id, a.cart_ts)"""
-    if not channels:
-        return sql
-    return (
-        sql
-        + f""",
-    rec_session AS (
-        SELECT r.customer_id, r.session_id, MIN(p.session_id) AS purchase_session
-        FROM rec r JOIN "{table}" p
-          ON p.customer_id = r.customer_id AND p.event = $purchase AND p.ts = r.recovered_at
-         AND p.session_id <> r.session_id
-        GROUP BY r.customer_id, r.session_id),
-    session_start AS (
-        SELECT e.customer_id, e.session_id, MIN(e.ts) AS start_ts
-        FROM "{table}" e JOIN rec_session s
-          ON e.customer_id = s.customer_id AND e.session_id = s.purchase_session
-        GROUP BY e.customer_id, e.session_id),
-    session_channel AS (
-        SELECT e.customer_id, e.session_id, MIN(e.channel) AS channel
-        FROM "{table}" e JOIN session_start s
-          ON e.customer_id = s.customer_id AND e.session_id = s.session_id AND e.ts = s.start_ts
-        GROUP BY e.customer_id, e.session_id),
-    recovered AS (
-        SELECT s.customer_id, s.session_id, c.channel
-        FROM rec_session s LEFT JOIN session_channel c
-          ON c.customer_id = s.customer_id AND c.session_id = s.purchase_session)"""
-    )
-
-
-def _cart_params(cart_event: str, purchase_event: str, recovery_days: float) -> dict[str, Any]:
-    for name, value in (("cart_event", cart_event), ("purchase_event", purchase_event)):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name} must be a non-empty event name, got {value!r}")
-    if cart_event == purchase_event:
-        raise ValueError("cart_event and purchase_event must differ")
-    return {
-        "cart": cart_event,
-        "purchase": purchase_event,
-        "recovery": dt.timedelta(days=non_negative_days(recovery_days, "recovery_days")),
-    }
-
-
-def cart_abandonment(
-    events: Engine | pd.DataFrame,
-    *,
-    cart_event: str = "add_to_cart",
-    purchase_event: str = "purchase",
-    recovery_days: float = 7.0,
-    table: str = "events",
-) -> pd.DataFrame:
-    """Cart abandonment with cross-session recovery.
-
-    * A **cart** is a customer-session (customer_id x session_id) with at least one
-      ``cart_event``: the denominator of every rate.
-    * It is **abandoned** when that session has no ``purchase_event`` (anywhere in it).
-    * An abandoned cart is **recovered** when the same customer does ``purchase_event`` in a
-      *different* session strictly after the session's last cart event and at most
-      ``recovery_days`` after it; otherwise it is **lost**. Lost carts whose recovery period
-      runs past the last event in ``table`` are also counted as ``censored`` (they may still be
-      recovered after the data ends).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row: carts, purchased_in_session, abandoned, recovered, lost, censored,
-        in_session_abandonment_rate (abandoned / carts), recovery_rate (recovered / abandoned),
-        abandonment_rate (lost / carts: the headline KPI), recovery_days.
-    """
-    params = _cart_params(cart_event, purchase_event, recovery_days)
-    table = identifier(table, "table")
-    engine = as_engine(events, table)
-    require_columns(engine, table, (*_BASE_COLUMNS, "session_id"), timestamp="ts")
-    row = engine.query(
-        _cart_sql(table)
-        + f"""
-        SELECT (SELECT COUNT(*) FROM sess WHERE n_cart > 0) AS carts,
-               (SELECT COUNT(*) FROM abandoned) AS abandoned,
-               (SELECT COUNT(*) FROM rec) AS recovered,
-               (SELECT COUNT(*) FROM abandoned a
-                 WHERE a.cart_ts + $recovery > (SELECT MAX(ts) FROM "{table}")
-                   AND NOT EXISTS (SELECT 1 FROM rec r WHERE r.customer_id = a.customer_id
-                                   AND r.session_id = a.session_id)) AS censored""",
-        params,
-    ).iloc[0]
-    carts, abandoned, recovered = int(row["carts"]), int(row["abandoned"]), int(row["recovered"])
-    lost = abandoned - recovered
-    return pd.DataFrame(
-        {
-            "carts": [carts],
-            "purchased_in_session": [carts - abandoned],
-            "abandoned": [abandoned],
-            "recovered": [recovered],
-            "lost": [lost],
-            "censored": [int(row["censored"])],
-            "in_session_abandonment_rate": [abandoned / carts if carts else np.nan],
-            "recovery_rate": [recovered / abandoned if abandoned else np.nan],
-            "abandonment_rate": [lost / carts if carts else np.nan],
-            "recovery_days": [float(recovery_days)],
-        }
-    )
-
-
-def cart_recovery_channels(
-    events: Engine | pd.DataFrame,
-    *,
-    cart_event: str = "add_to_cart",
-    purchase_event: str = "purchase",
-    recovery_days: float = 7.0,
-    table: str = "events",
-) -> pd.DataFrame:
-    """Which channel brought recovered carts back (definitions as in :func:`cart_abandonment`).
-
-    The channel of a recovery is the channel of the first event of the session in which the
-    recovering purchase happened (ties: the alphabetically first channel).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per channel, most recovered carts first: channel, recovered_carts, customers
-        (distinct), share (of all recovered carts).
-    """
-    params = _cart_params(cart_event, purchase_event, recovery_days)
-    table = identifier(table, "table")
-    engine = as_engine(events, table)
-    require_columns(engine, table, (*_BASE_COLUMNS, "session_id", "channel"), timestamp="ts")
-    out = engine.query(
-        _cart_sql(table, channels=True)
-        + """
-        SELECT channel, COUNT(*) AS recovered_carts, COUNT(DISTINCT customer_id) AS customers
-        FROM recovered GROUP BY channel""",
-        params,
-    )
-    total = out["recovered_carts"].sum()
-    out["share"] = out["recovered_carts"] / total if total else np.nan
-    out = out.sort_values(
-        ["recovered_carts", "channel"], ascending=[False, True], ignore_index=True
-    )
-    return out.astype({"recovered_carts": "int64", "customers": "int64", "share": "float64"})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
@@ -103,3 +107,20 @@ class SynthClient:
 def synth_client(tmp_path_factory) -> SynthClient:
     """3,000 synthetic customers (seed 7, ~70k events), ingested once per test session."""
     return SynthClient(tmp_path_factory.mktemp("synth_client"), n_customers=3000, seed=7)
+
+
+@pytest.fixture
+def dropoff_events() -> pd.DataFrame:
+    """The funnel A -> B -> C of five customers (journeylib.funnels and journeylib.dropoff)."""
+    from event_frames import frame
+
+    day = 24 * 60
+    return frame(
+        [
+            ("a", 0, "A"), ("a", 5, "B"), ("a", 9, "C"),                    # converts
+            ("b", 0, "A"), ("b", 3, "search"), ("b", 20, "page"),           # drops at A
+            ("c", 0, "A"), ("c", 4, "B"), ("c", 6, "help"), ("c", 2 * day, "C"),  # drops at B
+            ("d", 0, "A"), ("d", 1, "B"),                                   # drops at B, no more
+            ("e", 0, "A"), ("e", 2, "search"), ("e", 9 * day, "C"),         # drops at A
+        ]
+    )  # fmt: skip

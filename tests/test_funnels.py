@@ -17,31 +17,11 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from event_frames import frame
 from scipy import stats
 
 from journeylib import funnels as F
 from journeylib.engine import engine_for
-
-T0 = pd.Timestamp("2025-03-01 10:00", tz="UTC")
-
-
-def at(minutes: float) -> pd.Timestamp:
-    return T0 + pd.Timedelta(minutes=minutes)
-
-
-def frame(rows: list[tuple], **extra: list) -> pd.DataFrame:
-    """Events from (customer_id, minutes after T0, event[, session_id[, channel[, device]]])."""
-    cols = ["customer_id", "ts", "event", "session_id", "channel", "device"]
-    full = []
-    for r in rows:
-        c, m, e, *rest = r
-        rest += [None] * (3 - len(rest))
-        full.append((c, at(m), e, rest[0] or f"{c}-1", rest[1] or "direct", rest[2] or "mobile"))
-    df = pd.DataFrame(full, columns=cols)
-    df["ts"] = df["ts"].astype("datetime64[us, UTC]")
-    for k, v in extra.items():
-        df[k] = v
-    return df
 
 
 def counts(table: pd.DataFrame, d: str = "strict") -> list[int]:
@@ -142,7 +122,6 @@ def test_customers_with_one_event_and_all_events_on_one_day():
     assert counts(out) == [3, 1]  # a, c, d enter; c (tied A, B) converts
     ttc = F.time_to_convert(ev, ["A", "B"])
     assert ttc["median"].tolist() == [pd.Timedelta(0)]
-    assert F.cart_abandonment(ev, cart_event="A", purchase_event="B")["carts"].item() == 3
 
 
 def test_table_argument_reads_a_stage_view():
@@ -187,116 +166,6 @@ def test_time_to_convert_is_measured_from_step_one_for_every_step():
     assert out.loc[3, "median"] == pd.Timedelta(minutes=30)  # a only, from A not from B
     assert out.loc[3, "customers"] == 1
     assert F.time_to_convert(ev, ["A"]).empty  # nothing to time in a one-step funnel
-
-
-# ---------------------------------------------------------------------------------------------
-# Drop-off
-# ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def dropoff_events() -> pd.DataFrame:
-    day = 24 * 60
-    return frame(
-        [
-            ("a", 0, "A"), ("a", 5, "B"), ("a", 9, "C"),                    # converts
-            ("b", 0, "A"), ("b", 3, "search"), ("b", 20, "page"),           # drops at A
-            ("c", 0, "A"), ("c", 4, "B"), ("c", 6, "help"), ("c", 2 * day, "C"),  # drops at B
-            ("d", 0, "A"), ("d", 1, "B"),                                   # drops at B, no more
-            ("e", 0, "A"), ("e", 2, "search"), ("e", 9 * day, "C"),         # drops at A
-        ]
-    )  # fmt: skip
-
-
-def test_dropoff_next_events_dwell_and_recovery(dropoff_events):
-    res = F.dropoff(dropoff_events, ["A", "B", "C"], window="1D", recovery_days=7)
-    s = res.summary.set_index("step_no")
-    assert s.loc[1, ["reached", "dropped"]].tolist() == [5, 2]  # b, e
-    assert s.loc[2, ["reached", "dropped"]].tolist() == [3, 2]  # c, d
-    assert s.loc[1, "dropoff_rate"] == pytest.approx(0.4)
-    # dwell = last event in the 1-day journey - time of the step: b 20 min, e 2 min
-    assert s.loc[1, "dwell_median"] == pd.Timedelta(minutes=11)
-    # c: 6 - 4 = 2 min (C two days later is outside the window), d: 0
-    assert s.loc[2, "dwell_median"] == pd.Timedelta(minutes=1)
-    # recovered = C within 7 days after the window end (t1 + 1 day): c (day 2) yes, e (day 9) no
-    assert s["recovered"].tolist() == [0, 1]
-    assert s["recoverable_share"].tolist() == pytest.approx([0.0, 0.5])
-    nxt = res.next_events
-    assert nxt[nxt["step_no"] == 1][["next_event", "customers"]].values.tolist() == [["search", 2]]
-    step2 = nxt[nxt["step_no"] == 2].set_index("next_event")["customers"].to_dict()
-    assert step2 == {F.NO_NEXT_EVENT: 1, "help": 1}
-    assert nxt.groupby("step_no")["share"].sum().tolist() == pytest.approx([1.0, 1.0])
-    dwell = res.dwell
-    assert set(dwell["step_no"]) == {1, 2}
-    assert dwell.groupby("step_no")["customers"].sum().tolist() == [2, 2]
-
-
-def test_dropoff_top_n_folds_the_rest_into_other(dropoff_events):
-    res = F.dropoff(dropoff_events, ["A", "B", "C"], window="1D", top_n=1)
-    step2 = res.next_events[res.next_events["step_no"] == 2]
-    # tie of 1 and 1: alphabetical order keeps "(no further event)", "help" becomes "(other)"
-    assert step2["next_event"].tolist() == [F.NO_NEXT_EVENT, F.OTHER_EVENTS]
-
-
-def test_dropped_customers_list_and_unbounded_recovery(dropoff_events):
-    out = F.dropped_customers(dropoff_events, ["A", "B", "C"], step=2, window="1D")
-    assert out["customer_id"].tolist() == ["c", "d"]
-    assert out["recovered"].tolist() == [True, False]
-    assert out["dwell"].tolist() == [pd.Timedelta(minutes=2), pd.Timedelta(0)]
-    assert out["next_event"].tolist() == ["help", F.NO_NEXT_EVENT]
-    # unbounded: the strict sequence has no window, so c converts; e's C on day 9 comes more
-    # than 7 days after it reached A (the drop point of an unbounded journey): not recovered
-    unb = F.dropped_customers(dropoff_events, ["A", "B", "C"], step=1, recovery_days=10)
-    assert unb["customer_id"].tolist() == ["b", "e"]
-    assert unb["recovered"].tolist() == [False, True]  # 9 days <= 10
-    with pytest.raises(ValueError, match="between 1 and 2"):
-        F.dropped_customers(dropoff_events, ["A", "B", "C"], step=3)
-
-
-# ---------------------------------------------------------------------------------------------
-# Cart abandonment
-# ---------------------------------------------------------------------------------------------
-def test_cart_abandonment_same_session_later_session_and_lost():
-    day = 24 * 60
-    ev = frame(
-        [
-            ("a", 0, "add_to_cart", "a1"), ("a", 5, "purchase", "a1"),        # not abandoned
-            ("b", 0, "add_to_cart", "b1"),                                  # abandoned ...
-            ("b", 2 * day, "page_view", "b2", "email"),                     # ... b2 starts by email
-            ("b", 2 * day + 1, "purchase", "b2", "direct"),                 # ... recovered
-            ("c", 0, "add_to_cart", "c1"), ("c", 8 * day, "purchase", "c2"),  # after 7 days: lost
-            ("d", 0, "add_to_cart", "d1"), ("d", 1, "add_to_cart", "d1"),   # one cart, lost
-            ("e", 0, "page_view", "e1"), ("e", 1, "purchase", "e1"),        # no cart at all
-        ]
-    )  # fmt: skip
-    before = ev.copy()
-    row = F.cart_abandonment(ev).iloc[0]
-    # denominator: 4 customer-sessions with add_to_cart (a1, b1, c1, d1)
-    assert row[["carts", "purchased_in_session", "abandoned", "recovered", "lost"]].tolist() == [
-        4, 1, 3, 1, 2,
-    ]  # fmt: skip
-    assert row["in_session_abandonment_rate"] == pytest.approx(3 / 4)
-    assert row["recovery_rate"] == pytest.approx(1 / 3)
-    assert row["abandonment_rate"] == pytest.approx(2 / 4)
-    # data ends on day 8: d1's recovery period (to day 7) is complete, so nothing is censored
-    assert row["censored"] == 0
-    assert F.cart_abandonment(ev, recovery_days=9)["recovered"].item() == 2  # c now in time
-    ch = F.cart_recovery_channels(ev)
-    # the channel of the recovering session's first event (email), not of the purchase row
-    assert ch.to_dict("records") == [
-        {"channel": "email", "recovered_carts": 1, "customers": 1, "share": 1.0}
-    ]
-    pd.testing.assert_frame_equal(ev, before)
-
-
-def test_cart_abandonment_counts_censored_carts_and_custom_names():
-    ev = frame([("a", 0, "cart"), ("b", 0, "cart"), ("b", 60, "x", "b2")])
-    # the summary needs no channel column (only cart_recovery_channels does)
-    row = F.cart_abandonment(ev.drop(columns="channel"), cart_event="cart", purchase_event="buy")
-    row = row.iloc[0]
-    assert row["abandoned"] == 2 and row["censored"] == 2  # data ends 1 h later
-    with pytest.raises(ValueError, match="must differ"):
-        F.cart_abandonment(ev, cart_event="cart", purchase_event="cart")
-    with pytest.raises(ValueError, match="recovery_days"):
-        F.cart_abandonment(ev, recovery_days=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,9 +279,6 @@ def test_empty_events_give_zero_rows_not_a_crash():
         out = F.funnel(ev, ["A", "B"])
     assert counts(out) == [0, 0]
     assert F.time_to_convert(ev, ["A", "B"])["customers"].tolist() == [0]
-    assert F.dropoff(ev, ["A", "B"]).summary["dropped"].tolist() == [0]
-    assert F.cart_abandonment(ev)["carts"].item() == 0
-    assert F.cart_recovery_channels(ev).empty
 
 
 def test_inputs_not_mutated_and_grain_holds(dropoff_events):
@@ -424,10 +290,6 @@ def test_inputs_not_mutated_and_grain_holds(dropoff_events):
     hist = F.time_to_convert_histogram(dropoff_events, steps)
     assert not hist.duplicated(["step_no", "bucket"]).any()
     assert len(hist) == 2 * len(F.DEFAULT_TIME_BINS)
-    res = F.dropoff(dropoff_events, steps)
-    assert not res.next_events.duplicated(["step_no", "next_event"]).any()
-    assert not res.dwell.duplicated(["step_no", "bucket"]).any()
-    assert not F.dropped_customers(dropoff_events, steps, step=1)["customer_id"].duplicated().any()
     pd.testing.assert_frame_equal(dropoff_events, before)
 
 
@@ -581,14 +443,3 @@ def test_checkout_incident_on_mobile(synth_client):
     assert out.loc["inside", "customers"] >= 10
     assert out.loc["inside", "conversion"] < 0.5 * out.loc["outside", "conversion"]
     assert out.loc["inside", "p_value_vs_rest"] < 0.01
-
-
-def test_cart_abandonment_in_planted_range(synth_client):
-    row = F.cart_abandonment(synth_client.engine).iloc[0]
-    # planted: ~67% of carts abandoned within the session; 45% of those retargeted
-    assert 0.60 <= row["in_session_abandonment_rate"] <= 0.75
-    assert row["recovered"] > 0 and row["abandonment_rate"] < row["in_session_abandonment_rate"]
-    ch = F.cart_recovery_channels(synth_client.engine).set_index("channel")
-    assert ch["share"].sum() == pytest.approx(1.0)
-    # planted: the retargeting return sessions come by email or whatsapp
-    assert ch["share"].reindex(["email", "whatsapp"]).fillna(0).sum() > 0.8

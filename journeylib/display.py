@@ -53,6 +53,27 @@ def fmt_money(value: float | None, report: ReportSpec | None = None) -> str:
     return f"{report.currency_symbol} {fmt_number(value, report)}"
 
 
+def fmt_duration(value: pd.Timedelta | float | None, report: ReportSpec | None = None) -> str:
+    """A duration as a reader says it: ``45 s``, ``12 min``, ``5,4 h``, ``3,6 days``.
+
+    >>> fmt_duration(pd.Timedelta(hours=5, minutes=24))
+    '5,4 h'
+    >>> fmt_duration(pd.Timedelta(days=3, hours=14))
+    '3,6 days'
+    """
+    report = report or _DEFAULT
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    seconds = pd.Timedelta(value).total_seconds()
+    if abs(seconds) >= 86_400:
+        return f"{fmt_number(seconds / 86_400, report, decimals=1)} days"
+    if abs(seconds) >= 3_600:
+        return f"{fmt_number(seconds / 3_600, report, decimals=1)} h"
+    if abs(seconds) >= 60:
+        return f"{fmt_number(seconds / 60, report)} min"
+    return f"{fmt_number(seconds, report)} s"
+
+
 def format_table(
     df: pd.DataFrame,
     report: ReportSpec | None = None,
@@ -73,6 +94,8 @@ def format_table(
             out[c] = [fmt_money(v, report) for v in s]
         elif pd.api.types.is_bool_dtype(s):
             continue
+        elif pd.api.types.is_timedelta64_dtype(s):
+            out[c] = [fmt_duration(v, report) for v in s]
         elif pd.api.types.is_numeric_dtype(s):
             d = decimals.get(c, 0 if pd.api.types.is_integer_dtype(s) else 2)
             out[c] = [fmt_number(v, report, decimals=d) for v in s]
@@ -106,12 +129,32 @@ def show_table(
     """
     report = report or _DEFAULT
     shown = format_table(df, report, **fmt)
+    text_cols = [c for c in df.columns if _is_text(df[c])]
     shown = shown.astype(object).where(shown.notna(), "–")
-    shown.columns = [(labels or {}).get(c, humanise(c)) for c in shown.columns]
-    html = shown.to_html(index=False, escape=True, border=0, classes="journey-table", na_rep="–")
+    headers = {c: (labels or {}).get(c, humanise(c)) for c in shown.columns}
+    styler = (
+        shown.style.hide(axis="index")
+        .set_table_attributes('class="journey-table"')
+        .set_properties(subset=text_cols, **{"text-align": "left"})
+        .set_table_styles(
+            [
+                {"selector": f"th.col_heading.col{i}", "props": "text-align: left;"}
+                for i, c in enumerate(shown.columns)
+                if c in text_cols
+            ]
+        )
+        .format_index(lambda c: headers[c], axis=1)
+    )
+    html = styler.to_html()
     if caption:
         html = f'<p class="journey-caption"><strong>{caption}</strong></p>' + html
     display(HTML(html))
+
+
+def _is_text(s: pd.Series) -> bool:
+    return (pd.api.types.is_string_dtype(s) or s.dtype == object) and not (
+        pd.api.types.is_numeric_dtype(s)
+    )
 
 
 def say(text: str) -> None:

@@ -766,9 +766,9 @@ def plot_time_to_convert(hist: pd.DataFrame) -> go.Figure:
         barmode="group",
         xaxis={"title": "time since the first step-1 event", "type": "category"},
         yaxis={"title": "share of customers reaching the step", "tickformat": ".0%"},
-        legend={"orientation": "h", "y": -0.25},
-        margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        height=400,
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        margin={"l": 60, "r": 20, "t": 70, "b": 90},
+        height=420,
     )
     return fig
 

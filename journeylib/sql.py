@@ -37,6 +37,7 @@ into that text comes from here, defined once:
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -173,6 +174,20 @@ def non_negative_days(value: object, what: str) -> float:
 
 
 # ---- literals --------------------------------------------------------------------------------
+def end_of_day(as_of: object) -> str:
+    """SQL timestamp literal for the end of day ``as_of`` in UTC (far future when None).
+
+    Analyses use ``ts < end_of_day(as_of)``: everything on the cut-off day is included.
+
+    >>> end_of_day("2025-06-30")
+    "TIMESTAMPTZ '2025-07-01 00:00:00+00'"
+    """
+    if as_of is None:
+        return "TIMESTAMPTZ '9999-12-31 00:00:00+00'"
+    day = pd.Timestamp(as_of).date() + dt.timedelta(days=1)
+    return f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
+
+
 def literal(value: object) -> str:
     """A SQL string literal, quotes escaped (for trusted configuration values, e.g. stage rules;
     values from data or users are bound as ``$parameters`` instead).

@@ -32,7 +32,7 @@ import pandas as pd
 
 from journeylib.config import Config, EventMatch, StageRule, StageSignal
 from journeylib.engine import Engine, as_engine
-from journeylib.sql import days_between, in_list, last_by, literal
+from journeylib.sql import days_between, end_of_day, in_list, last_by, literal
 
 #: The default five stages (used when a config lists none).
 DEFAULT_STAGES: tuple[StageRule, ...] = (
@@ -179,14 +179,6 @@ class StageModel:
         return f"SELECT * FROM ({union}) WHERE stage_no IS NOT NULL"
 
 
-def _cutoff(as_of: dt.date | str | None) -> str:
-    """SQL timestamp literal for the end of ``as_of`` (UTC); far future when None."""
-    if as_of is None:
-        return "TIMESTAMPTZ '9999-12-31 00:00:00+00'"
-    day = pd.Timestamp(as_of).date() + dt.timedelta(days=1)
-    return f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'"
-
-
 def _runs_sql(model: StageModel, cutoff: str, table: str) -> str:
     """One row per customer x run of consecutive (session-level) signals of the same stage."""
     return f"""
@@ -255,7 +247,7 @@ def customer_stages(
     """
     model = model or StageModel()
     engine = as_engine(events)
-    cutoff = _cutoff(as_of)
+    cutoff = end_of_day(as_of)
     dwell = ", ".join(
         f"SUM(CASE WHEN stage_no = {no} THEN {days_between('start_ts', 'end_ts')} END)"
         f' AS "dwell_days_{name}"'
@@ -338,12 +330,17 @@ def unmapped_events(
 
 
 def rule_coverage(
-    events: Engine | pd.DataFrame, model: StageModel | None = None, *, table: str = "events"
+    events: Engine | pd.DataFrame,
+    model: StageModel | None = None,
+    *,
+    table: str = "events",
+    warn: bool = True,
 ) -> pd.DataFrame:
     """One row per stage x event rule: how often the rule's event occurs.
 
     A rule naming an event that never occurs is a configuration smell (a typo, or tracking
     that is not set up); it is reported with a warning, not an error, so the run goes on.
+    ``warn=False`` leaves the warning to the caller (a report states it in words instead).
     """
     model = model or StageModel()
     engine = as_engine(events)
@@ -353,7 +350,7 @@ def rule_coverage(
     counts = engine.query(f"SELECT event, COUNT(*) AS events FROM {table} GROUP BY event")
     out = pd.DataFrame(rows).merge(counts, on="event", how="left")
     out["events"] = out["events"].fillna(0).astype("int64")
-    missing = out.loc[out["events"] == 0]
+    missing = out.loc[out["events"] == 0] if warn else out.iloc[:0]
     for row in missing.itertuples():
         warnings.warn(
             f"stage rule '{row.stage}' names event '{row.event}', which never occurs in the data",
@@ -381,7 +378,7 @@ def stage_transitions(
     """
     model = model or StageModel()
     engine = as_engine(events)
-    cutoff = _cutoff(as_of)
+    cutoff = end_of_day(as_of)
     df = engine.query(
         f"""
         WITH runs AS ({_runs_sql(model, cutoff, table)}),

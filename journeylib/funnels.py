@@ -49,7 +49,14 @@ import numpy as np
 import pandas as pd
 
 from journeylib.engine import Engine, as_engine
-from journeylib.sql import check_choice, date_trunc, duration, identifier, require_columns
+from journeylib.sql import (
+    check_choice,
+    customer_key,
+    date_trunc,
+    duration,
+    identifier,
+    require_columns,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -164,8 +171,13 @@ def _params(f: _Funnel) -> dict[str, Any]:
     return params
 
 
-def _journey_sql(f: _Funnel, segment_col: str | None = None, cohort: bool = False) -> str:
+def _journey_sql(
+    f: _Funnel, segment_col: str | None = None, cohort: bool = False, keyed: bool = False
+) -> str:
     """CTEs ending in ``progress``: one row per customer who did step 1.
+
+    ``keyed`` replaces customer ids by integer keys (:func:`journeylib.sql.customer_key`) for
+    speed; only for callers that aggregate ``progress`` and never return its customer_id.
 
     ``progress`` columns: customer_id, t1, t_end (journey end, NULL when unbounded), t_<k> (time
     of strict step k, NULL when not reached), strict_reached, attained_reached (furthest step
@@ -178,7 +190,8 @@ def _journey_sql(f: _Funnel, segment_col: str | None = None, cohort: bool = Fals
     rank = {e: i for i, e in reversed(list(enumerate(f.steps, 1)))}  # first position in steps
     ctes = [
         f"""src AS (
-            SELECT customer_id, ts, event{seg_sel} FROM "{f.table}"
+            SELECT {customer_key("customer_id") if keyed else "customer_id"} AS customer_id,
+                   ts, event{seg_sel} FROM "{f.table}"
             WHERE event IN ({step_in}{", " + excl_in if excl_in else ""})
               AND customer_id IS NOT NULL AND ts IS NOT NULL)""",
         "anchor AS (SELECT customer_id, MIN(ts) AS t1 FROM src WHERE event = $s1 GROUP BY customer_id)",
@@ -308,7 +321,7 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
     """Customers per (seg, strict_reached, attained_reached), column ``n``."""
     params = _params(f)
     if segment is None:
-        sql = _journey_sql(f)
+        sql = _journey_sql(f, keyed=True)
         return f.engine.query(
             sql + " SELECT strict_reached, attained_reached, COUNT(*) AS n FROM progress "
             "GROUP BY strict_reached, attained_reached",
@@ -339,7 +352,7 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
             .reset_index()
         )
     if segment == "cohort":
-        sql = _journey_sql(f, cohort=True)
+        sql = _journey_sql(f, cohort=True, keyed=True)
     else:
         identifier(segment, "segment")
         if segment not in f.columns or segment in _BASE_COLUMNS:
@@ -347,7 +360,7 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
                 f"segment {segment!r} is not a column of table {f.table!r}, nor 'cohort'; pass "
                 "customer attributes as segments=DataFrame(customer_id, <segment>)"
             )
-        sql = _journey_sql(f, segment_col=segment)
+        sql = _journey_sql(f, segment_col=segment, keyed=True)
     out = f.engine.query(
         sql + " SELECT seg, strict_reached, attained_reached, COUNT(*) AS n FROM progress "
         "GROUP BY seg, strict_reached, attained_reached",
@@ -566,7 +579,9 @@ def _conversion_times(f: _Funnel) -> pd.DataFrame:
     if n < 2:
         return pd.DataFrame({"step_no": pd.Series(dtype="int64"), "duration": []})
     cols = ", ".join(f"t_{k}" for k in range(2, n + 1))
-    per = f.engine.query(_journey_sql(f) + f" SELECT t1, {cols} FROM progress", _params(f))
+    per = f.engine.query(
+        _journey_sql(f, keyed=True) + f" SELECT t1, {cols} FROM progress", _params(f)
+    )
     t1 = pd.to_datetime(per["t1"], utc=True)
     parts = []
     for k in range(2, n + 1):

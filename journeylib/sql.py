@@ -174,6 +174,17 @@ def non_negative_days(value: object, what: str) -> float:
 
 
 # ---- literals --------------------------------------------------------------------------------
+def customer_key(expr: str) -> str:
+    """A 64-bit integer key for a string id, for joins and groupings that return no ids.
+
+    Joining and grouping millions of rows on 20-character pseudonyms costs ~1.6x more than on
+    integers. Two ids share a key with probability about n^2 / 2^65 (3e-8 for a million
+    customers), so keys are used only where the result is aggregated, never returned.
+    DuckDB: ``hash(x)``; Spark: ``xxhash64(x)``.
+    """
+    return f"hash({expr})"
+
+
 def end_of_day(as_of: object) -> str:
     """SQL timestamp literal for the end of day ``as_of`` in UTC (far future when None).
 

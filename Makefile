@@ -59,7 +59,7 @@ define LOCK_HEADER
 endef
 export LOCK_HEADER
 
-.PHONY: help venv demo sample test test-py test-notebooks lint format strip hooks lock clean distclean
+.PHONY: help venv demo sample test test-py test-notebooks lint format strip hooks lock bench clean distclean
 
 help: ## List the targets
 	@echo "Customer Journey Workbook. Quick start: make demo, then make test."
@@ -151,6 +151,14 @@ lock: ## Re-resolve every dependency in a throw-away venv and rewrite constraint
 	} > constraints.txt.new; \
 	mv constraints.txt.new constraints.txt
 	@echo "constraints.txt rewritten; review 'git diff constraints.txt', run 'make test', commit."
+
+BENCH_CUSTOMERS ?= 1m
+BENCH_STAGES ?= journey
+
+bench: $(STAMP) ## Benchmarks (slow, not part of test): time + peak memory per stage; see benchmarks/README.md
+	@test -x benchmarks/.venv-retentioneering/bin/python || { $(PYTHON) -m venv benchmarks/.venv-retentioneering && benchmarks/.venv-retentioneering/bin/pip install retentioneering==5.2.4; }
+	$(BIN)/python benchmarks/run.py --customers $(BENCH_CUSTOMERS) --stages $(BENCH_STAGES) --compare retentioneering
+	$(BIN)/python benchmarks/report.py --plot
 
 clean: ## Remove caches and build artefacts (keeps .venv, data/ and reports/)
 	rm -rf .pytest_cache .ruff_cache build dist ./*.egg-info constraints.txt.new

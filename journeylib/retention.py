@@ -333,7 +333,7 @@ def lifecycle(
     return long[list(_LIFECYCLE_COLUMNS)].sort_values(["period", "status"], ignore_index=True)
 
 
-def plot_cohort_heatmap(table: pd.DataFrame) -> go.Figure:
+def plot_cohort_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """Heatmap of :func:`cohort_retention`: cohorts down, offsets across, unobserved cells blank."""
     import plotly.graph_objects as go
 
@@ -356,7 +356,7 @@ def plot_cohort_heatmap(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Cohort retention (blank: not yet observed)",
+        title=title or "Cohort retention (blank: not yet observed)",
         xaxis={"title": "periods since first purchase", "dtick": 1},
         yaxis={"title": "cohort (first purchase)", "autorange": "reversed", "type": "category"},
         margin={"l": 100, "r": 20, "t": 50, "b": 50},

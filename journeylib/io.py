@@ -53,6 +53,9 @@ from journeylib.validation import ROW, Collector, DataValidationError, Notice, P
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+#: Version of the processed-table layout; bump it when ingest writes different tables or columns,
+#: so processed folders built by older code are rebuilt instead of reused.
+PROCESSED_FORMAT = 2  # 2: events.event_seq
 SCORE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "review": (1, 5)}
 
 __all__ = [
@@ -542,7 +545,7 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
         )
     _complete_customers(frames, notices)
     sort_keys = {
-        "events": ["customer_id", "ts", ROW],
+        "events": ["customer_id", "ts", "event", ROW],
         "orders": ["ts", "order_id", ROW],
         "feedback": ["ts", "customer_id", ROW],
         "customers": ["customer_id"],
@@ -554,6 +557,10 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
         keys = [k for k in sort_keys[name] if k in df.columns]
         df = df.sort_values(keys, kind="stable").drop(columns=[ROW], errors="ignore")
         frames[name] = df.reset_index(drop=True)
+    # position of each event in its customer's path (ties: event name), the precomputed
+    # numbering that path analyses (step matrix) use instead of re-sorting every query
+    ev = frames["events"]
+    ev["event_seq"] = ev.groupby("customer_id", sort=False).cumcount().astype("int64") + 1
     for name, schema in PROCESSED_SCHEMAS.items():
         schema.validate(frames[name], lazy=True)  # internal contract: a failure here is a bug
     info = {"files": files, "notices": [n.to_dict() for n in notices], "identity": coverage}
@@ -599,6 +606,7 @@ def _fingerprint(config: Config) -> dict:
         files[name] = _sha256(p) if p.is_file() else None
     return {
         "journeylib": __version__,
+        "format": PROCESSED_FORMAT,
         "config_hash": config.config_hash(),
         # proves which key was used without revealing it
         "key_id": hmac.new(key, b"journeylib-key-id", hashlib.sha256).hexdigest()[:12],

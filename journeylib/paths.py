@@ -46,6 +46,7 @@ from journeylib.sql import (
     ordered_concat,
     quote,
     require_columns,
+    table_columns,
 )
 
 if TYPE_CHECKING:
@@ -227,6 +228,25 @@ def _step_counts(
     order_col: str | None,
 ) -> pd.DataFrame:
     """One row per step x event: customers whose path has that event at that step."""
+    if _can_use_event_seq(
+        engine,
+        table,
+        anchor,
+        direction,
+        collapse_repeats,
+        order_col,
+        customer_col,
+        ts_col,
+        event_col,
+    ):
+        # the processed events carry each event's path position (ingest numbers them by
+        # (ts, event), this module's tie rule): step k is simply event_seq = k, no re-sort
+        out = engine.query(
+            f'SELECT event_seq AS step, event, COUNT(*) AS customers FROM "{table}" '
+            "WHERE event_seq <= $steps GROUP BY event_seq, event",
+            {"steps": steps},
+        )
+        return out.astype({"step": "int64", "customers": "int64"})
     ctes = _path_ctes(
         table,
         customer_col=customer_col,
@@ -243,6 +263,29 @@ def _step_counts(
     """
     out = engine.query(sql, _params(anchor, steps=steps))
     return out.astype({"step": "int64", "customers": "int64"})
+
+
+def _can_use_event_seq(
+    engine: Engine,
+    table: str,
+    anchor: str | None,
+    direction: str,
+    collapse_repeats: bool,
+    order_col: str | None,
+    customer_col: str,
+    ts_col: str,
+    event_col: str,
+) -> bool:
+    """True when the plain forward step matrix can read the ingest-time ``event_seq``.
+
+    Only for the canonical processed ``events`` table (a filtered view would leave gaps in the
+    numbering) with the canonical column names and the default ordering.
+    """
+    if (table, customer_col, ts_col, event_col) != ("events", "customer_id", "ts", "event"):
+        return False
+    if anchor is not None or direction != "forward" or collapse_repeats or order_col is not None:
+        return False
+    return "event_seq" in table_columns(engine, table).columns
 
 
 def step_matrix(

@@ -255,6 +255,8 @@ PROCESSED_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "channel": pa.Column(str, pa.Check.isin(CHANNELS), nullable=False),
             "device": pa.Column(str, pa.Check.isin(DEVICES), nullable=False),
             "value": pa.Column(float, nullable=True),
+            # 1-based position in the customer's path, ordered by (ts, event); added at ingest
+            "event_seq": pa.Column("int64", pa.Check.ge(1), nullable=False),
         },
         strict=False,
     ),

@@ -469,3 +469,15 @@ def test_window_is_in_local_calendar_days(tiny):
     # 00:30 WIB on 1 July is outside
     _replace(root, "orders.csv", "2025-06-30 23:59:00", "2025-07-01 00:30:00")
     assert "timestamp outside the configured window: 1 row" in _fails(write_config())
+
+
+def test_processed_tables_built_by_an_older_format_are_rebuilt(tiny):
+    root, write_config = tiny
+    config = load_config(write_config())
+    prepare(config)
+    path = config.processed_dir / "_manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["fingerprint"]["format"] = 1  # as written by older code
+    path.write_text(json.dumps(manifest))
+    assert not prepare(config).reused
+    assert prepare(config).reused

@@ -276,3 +276,20 @@ def test_variants_with_add_to_cart_convert_above_baseline(synth_client):
     )
     everyone = synth_client.engine.scalar("SELECT COUNT(DISTINCT customer_id) FROM events")
     assert pv["baseline_rate"].iloc[0] == pytest.approx(bought / everyone)
+
+
+def test_step_matrix_fast_path_equals_general_sql(synth_client):
+    """The processed events carry ``event_seq`` (ingest numbers each customer's events by ts,
+    then event name). The plain step matrix reads it instead of re-sorting; it must give exactly
+    what the general path numbering gives on the same events without that column."""
+    engine = synth_client.engine
+    assert "event_seq" in engine.query("SELECT * FROM events LIMIT 0").columns
+    fast = paths.step_matrix(engine, steps=12)
+    plain = engine.query("SELECT customer_id, ts, event, session_id FROM events")
+    general = paths.step_matrix(plain, steps=12)
+    pd.testing.assert_frame_equal(fast, general)
+    # and the numbering itself: 1..n per customer in (ts, event) order, by an independent sort
+    ev = engine.query("SELECT customer_id, ts, event, event_seq FROM events")
+    ev = ev.sort_values(["customer_id", "ts", "event"], kind="stable")
+    expected = ev.groupby("customer_id").cumcount() + 1
+    assert (ev["event_seq"].to_numpy() == expected.to_numpy()).all()

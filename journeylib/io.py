@@ -424,7 +424,7 @@ def load_source(
     raw = read_raw(path, spec, col)
     if raw is None:
         return None, col.problems, col.notices, info
-    info.update(rows_read=int(len(raw)), sha256=_sha256(path), bytes=path.stat().st_size)
+    info.update(rows_read=int(len(raw)), bytes=path.stat().st_size)
     df = map_columns(raw, spec, table, col)
     if df is None:
         return None, col.problems, col.notices, info
@@ -598,34 +598,64 @@ class PrepareResult:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def _fingerprint(config: Config) -> dict:
+def _settings(config: Config) -> dict:
+    """What, besides the raw files, decides the processed tables."""
     key = get_key(config.privacy.key_env, allow_demo_key=config.privacy.allow_demo_key)
-    files = {}
-    for name, _spec in config.data.sources.items():
-        p = config.source_path(name)
-        files[name] = _sha256(p) if p.is_file() else None
     return {
         "journeylib": __version__,
         "format": PROCESSED_FORMAT,
         "config_hash": config.config_hash(),
         # proves which key was used without revealing it
         "key_id": hmac.new(key, b"journeylib-key-id", hashlib.sha256).hexdigest()[:12],
-        "raw_sha256": files,
     }
+
+
+def _raw_stat(config: Config) -> dict:
+    """Size and modification time of every raw file: the cheap first check of ``prepare``."""
+    out = {}
+    for name, _spec in config.data.sources.items():
+        p = config.source_path(name)
+        out[name] = [p.stat().st_size, p.stat().st_mtime_ns] if p.is_file() else None
+    return out
+
+
+def _fingerprint(config: Config) -> dict:
+    files = {}
+    for name, _spec in config.data.sources.items():
+        p = config.source_path(name)
+        files[name] = _sha256(p) if p.is_file() else None
+    return {**_settings(config), "raw_sha256": files}
+
+
+def _up_to_date(config: Config, manifest: dict) -> bool:
+    """True when the processed tables were built from these raw files with these settings.
+
+    Every notebook of a run asks this, so the content hashes (seconds per GB) are computed only
+    when a raw file's size or modification time differs from the manifest's record.
+    """
+    stored = manifest.get("fingerprint", {})
+    if any(stored.get(k) != v for k, v in _settings(config).items()):
+        return False
+    if manifest.get("raw_stat") == _raw_stat(config):
+        return True
+    return stored == _fingerprint(config)
 
 
 def prepare(config: Config, *, force: bool = False) -> PrepareResult:
     """Validate the raw exports and (re)write the processed tables if anything changed."""
     target = config.processed_dir
-    fp = _fingerprint(config)
     manifest_path = target / MANIFEST
     if not force and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("fingerprint") == fp:
+        if _up_to_date(config, manifest):
             log.info("processed tables for %s are up to date", config.client)
             return PrepareResult(target, manifest, reused=True, tables=manifest.get("rows", {}))
     log.info("ingesting raw exports for %s", config.client)
+    stat = _raw_stat(config)  # taken before reading: a file changed meanwhile is seen next time
+    fp = _fingerprint(config)
     frames, info = build_tables(config)
+    for name, file_info in info["files"].items():
+        file_info["sha256"] = fp["raw_sha256"].get(name)
     rows = {name: int(len(df)) for name, df in frames.items()}
     ranges = {}
     for name, df in frames.items():
@@ -636,6 +666,7 @@ def prepare(config: Config, *, force: bool = False) -> PrepareResult:
         "client": config.client,
         "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "fingerprint": fp,
+        "raw_stat": stat,
         "rows": rows,
         "ranges": ranges,
         **info,

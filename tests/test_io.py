@@ -481,3 +481,22 @@ def test_processed_tables_built_by_an_older_format_are_rebuilt(tiny):
     path.write_text(json.dumps(manifest))
     assert not prepare(config).reused
     assert prepare(config).reused
+
+
+def test_reuse_check_hashes_only_when_a_file_looks_changed(tiny, monkeypatch):
+    import os
+
+    import journeylib.io as jio
+
+    root, write_config = tiny
+    config = load_config(write_config())
+    prepare(config)
+    calls = []
+    real = jio._sha256
+    monkeypatch.setattr(jio, "_sha256", lambda p: calls.append(p) or real(p))
+    # unchanged files: size and mtime match the manifest, nothing is hashed
+    assert prepare(config).reused and calls == []
+    # touched but identical: the hashes are compared and the tables are still reused
+    orders = root / "raw" / "orders.csv"
+    os.utime(orders, ns=(orders.stat().st_atime_ns, orders.stat().st_mtime_ns + 10**9))
+    assert prepare(config).reused and len(calls) == 5

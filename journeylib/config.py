@@ -320,20 +320,15 @@ class Config(_Model):
             raise ValueError(f"stage names must be unique; repeated: {dupes}")
         return value
 
-    @field_validator("channels")
+    @field_validator("channels", "devices")
     @classmethod
-    def _known_channels(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = sorted({v for v in value.values() if v not in CHANNELS})
+    def _known_labels(cls, value: dict[str, str], info) -> dict[str, str]:  # noqa: ANN001
+        vocabulary, noun = (
+            (CHANNELS, "channel") if info.field_name == "channels" else (DEVICES, "device")
+        )
+        bad = sorted({v for v in value.values() if v not in vocabulary})
         if bad:
-            raise ValueError(f"unknown canonical channel(s) {bad}; choose from {list(CHANNELS)}")
-        return value
-
-    @field_validator("devices")
-    @classmethod
-    def _known_devices(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = sorted({v for v in value.values() if v not in DEVICES})
-        if bad:
-            raise ValueError(f"unknown canonical device(s) {bad}; choose from {list(DEVICES)}")
+            raise ValueError(f"unknown canonical {noun}(s) {bad}; choose from {list(vocabulary)}")
         return value
 
     # ---- derived values -------------------------------------------------------------------

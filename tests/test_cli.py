@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_client import write_tiny_client
 
 from journeylib.cli import main, summarise_manifest
 
@@ -21,28 +22,7 @@ CSV = {
 
 
 def write_config(root: Path, *, extra: str = "") -> Path:
-    raw = root / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    for name, text in CSV.items():
-        (raw / name).write_text(text, encoding="utf-8")
-    config = root / "client.yaml"
-    config.write_text(
-        f"""client: cli-test
-data:
-  raw_dir: {raw}
-  sources:
-    customers: {{path: customers.csv, columns: {{customer_id: id}}}}
-    events: {{path: events.csv, columns: {{customer_id: cid, ts: ts, event: event}}}}
-    orders:
-      path: orders.csv
-      columns: {{order_id: order_id, customer_id: cid, ts: ts, product_id: sku, quantity: qty, revenue: revenue}}
-    feedback: {{path: feedback.csv, columns: {{customer_id: cid, ts: ts, kind: kind, score: score}}}}
-privacy: {{allow_demo_key: true}}
-output: {{processed_dir: {root / "processed"}, reports_dir: {root / "reports"}}}
-{extra}""",
-        encoding="utf-8",
-    )
-    return config
+    return write_tiny_client(root, CSV, client="cli-test", tail=extra)
 
 
 def journey(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from tiny_client import write_tiny_client
 
 from journeylib.config import load_config
 from journeylib.report import external_resources, plotly_js
@@ -34,42 +35,29 @@ def write_project(
     root: Path, *, notebooks: list[str] | None = None, bad_orders: bool = False
 ) -> Path:
     """A tiny client: raw CSVs and a config whose outputs stay under ``root``."""
-    raw = root / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    (raw / "customers.csv").write_text("id,region\nc1,Jakarta\nc2,Bandung\nc3,Surabaya\n")
-    (raw / "events.csv").write_text(
-        "cid,ts,event\n"
-        "c1,2025-01-02 10:00:00,page_view\n"
-        "c1,2025-01-02 10:05:00,add_to_cart\n"
-        "c2,2025-01-03 09:00:00,page_view\n"
-        "c3,2025-01-04 12:00:00,page_view\n"
-    )
     revenue = "not-a-number" if bad_orders else "100000"
-    (raw / "orders.csv").write_text(
-        f"order_id,cid,ts,sku,qty,revenue\no1,c1,2025-01-02 10:10:00,p1,1,{revenue}\n"
-    )
-    (raw / "feedback.csv").write_text("cid,ts,kind,score\nc1,2025-01-05 08:00:00,nps,9\n")
+    files = {
+        "customers.csv": "id,region\nc1,Jakarta\nc2,Bandung\nc3,Surabaya\n",
+        "events.csv": (
+            "cid,ts,event\n"
+            "c1,2025-01-02 10:00:00,page_view\n"
+            "c1,2025-01-02 10:05:00,add_to_cart\n"
+            "c2,2025-01-03 09:00:00,page_view\n"
+            "c3,2025-01-04 12:00:00,page_view\n"
+        ),
+        "orders.csv": f"order_id,cid,ts,sku,qty,revenue\no1,c1,2025-01-02 10:10:00,p1,1,{revenue}\n",
+        "feedback.csv": "cid,ts,kind,score\nc1,2025-01-05 08:00:00,nps,9\n",
+    }
     listed = f"notebooks: {json.dumps(notebooks)}\n" if notebooks is not None else ""
-    config = root / "tiny.yaml"
-    config.write_text(
-        f"""client: tiny
-report: {{title: "Tiny test report", primary_color: "#AA3366"}}
-data:
-  raw_dir: {raw}
-  window: {{start: 2025-01-01, end: 2025-01-31}}
-  sources:
-    customers: {{path: customers.csv, columns: {{customer_id: id, region: region}}}}
-    events: {{path: events.csv, columns: {{customer_id: cid, ts: ts, event: event}}}}
-    orders:
-      path: orders.csv
-      columns: {{order_id: order_id, customer_id: cid, ts: ts, product_id: sku, quantity: qty, revenue: revenue}}
-    feedback: {{path: feedback.csv, columns: {{customer_id: cid, ts: ts, kind: kind, score: score}}}}
-privacy: {{allow_demo_key: true}}
-output: {{processed_dir: {root / "processed"}, reports_dir: {root / "reports"}}}
-{listed}""",
-        encoding="utf-8",
+    return write_tiny_client(
+        root,
+        files,
+        client="tiny",
+        customer_columns="customer_id: id, region: region",
+        head='report: {title: "Tiny test report", primary_color: "#AA3366"}\n',
+        window="{start: 2025-01-01, end: 2025-01-31}",
+        tail=listed,
     )
-    return config
 
 
 def staging_leftovers(reports: Path) -> list[str]:

@@ -25,6 +25,7 @@ from journeylib.funnels import (
     _journey_sql,
     _params,
     _prepare,
+    _query,
     _segment_counts,
     _us_to_timedelta,
 )
@@ -118,7 +119,7 @@ def _dropped(f: _Funnel, recovery_days: float, step: int | None = None) -> pd.Da
              LEFT JOIN nxt n ON n.customer_id = d.customer_id
         ORDER BY d.step_no, d.customer_id"""
     )
-    out = f.engine.query(sql, params)
+    out = _query(f, sql, params)
     out["next_event"] = (
         out["next_event"].astype(object).where(out["next_event"].notna(), NO_NEXT_EVENT)
     )

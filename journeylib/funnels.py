@@ -31,9 +31,11 @@ steps ``1..k`` during the journey, in any order (an event listed twice in ``step
 occur twice). Every strictly reached step is attained, so ``disagree`` (customers for whom the
 two definitions differ at a step) equals ``customers_attained - customers_strict``.
 
-All event-level work runs as SQL in the engine (portable subset: CTEs, window functions, CASE,
-interval arithmetic with a bound parameter; input checks from :mod:`journeylib.sql`); only
-customer-level or aggregated frames come back. Cart abandonment is in :mod:`journeylib.carts`.
+All event-level work runs as SQL in the engine: the timestamps of each funnel event are gathered
+into one list per customer (read from the event timelines ingest writes,
+:mod:`journeylib.timelines`, or by one ``GROUP BY``), and the steps are matched on those lists
+(list functions and other dialect points from :mod:`journeylib.sql`); only customer-level or
+aggregated frames come back. Cart abandonment is in :mod:`journeylib.carts`.
 """
 
 from __future__ import annotations
@@ -50,13 +52,22 @@ import pandas as pd
 
 from journeylib.engine import Engine, as_engine
 from journeylib.sql import (
+    bound,
     check_choice,
+    collect,
+    collect_sorted,
     customer_key,
     date_trunc,
     duration,
     identifier,
+    list_at,
+    list_concat,
+    list_len,
+    list_min,
+    list_where,
     require_columns,
 )
+from journeylib.timelines import TIMELINE_TABLE, timeline_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -163,6 +174,11 @@ def _prepare(
     return _Funnel(engine, step_list, duration(window), excl, table, tuple(cols))
 
 
+def _query(f: _Funnel, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run ``sql`` with the ``params`` it uses (the timeline path binds no step names)."""
+    return f.engine.query(sql, bound(sql, params))
+
+
 def _params(f: _Funnel) -> dict[str, Any]:
     params: dict[str, Any] = {f"s{i}": e for i, e in enumerate(f.steps, 1)}
     params.update({f"x{i}": e for i, e in enumerate(f.exclude, 1)})
@@ -176,6 +192,11 @@ def _journey_sql(
 ) -> str:
     """CTEs ending in ``progress``: one row per customer who did step 1.
 
+    One pass per customer: the timestamps of each funnel event are gathered into one list per
+    customer and event (read from the precomputed :mod:`journeylib.timelines` when they cover
+    ``f.table``, else by one ``GROUP BY`` over the table), then the steps are matched greedily
+    on those lists, step by step, without joining back to the events.
+
     ``keyed`` replaces customer ids by integer keys (:func:`journeylib.sql.customer_key`) for
     speed; only for callers that aggregate ``progress`` and never return its customer_id.
 
@@ -184,87 +205,63 @@ def _journey_sql(
     number under each definition), and ``seg`` when a segment is asked for.
     """
     n = len(f.steps)
-    step_in = ", ".join(f"$s{i}" for i in range(1, n + 1))
-    excl_in = ", ".join(f"$x{i}" for i in range(1, len(f.exclude) + 1))
-    seg_sel = f', "{segment_col}" AS seg' if segment_col else ""
     rank = {e: i for i, e in reversed(list(enumerate(f.steps, 1)))}  # first position in steps
-    ctes = [
-        f"""src AS (
-            SELECT {customer_key("customer_id") if keyed else "customer_id"} AS customer_id,
-                   ts, event{seg_sel} FROM "{f.table}"
-            WHERE event IN ({step_in}{", " + excl_in if excl_in else ""})
-              AND customer_id IS NOT NULL AND ts IS NOT NULL)""",
-        "anchor AS (SELECT customer_id, MIN(ts) AS t1 FROM src WHERE event = $s1 GROUP BY customer_id)",
-    ]
-    win_end = "a.t1 + $window" if f.window is not None else None
-    if f.exclude:
-        ctes.append(
-            f"""cut AS (
-            SELECT a.customer_id, MIN(x.ts) AS t_cut
-            FROM anchor a JOIN src x ON x.customer_id = a.customer_id
-            WHERE x.event IN ({excl_in}) AND x.ts > a.t1
-            GROUP BY a.customer_id)"""
-        )
-        end = (
-            f"CASE WHEN c.t_cut IS NOT NULL AND c.t_cut < {win_end} THEN c.t_cut ELSE {win_end} END"
-            if win_end
-            else "c.t_cut"
-        )
-        join_cut = "LEFT JOIN cut c ON c.customer_id = a.customer_id"
+    repeated = len(rank) < n
+    ctes = [_lists_cte(f, rank, repeated, segment_col, keyed)]
+    # journey end: the window end and/or the first exclusion event strictly after t1
+    win_end = "t1 + $window" if f.window is not None else None
+    t_cut = list_min(list_where("lx", "x > t1")) if f.exclude else None
+    if t_cut and win_end:
+        end = f"CASE WHEN {t_cut} < {win_end} THEN {t_cut} ELSE {win_end} END"
     else:
-        end = win_end or "CASE WHEN 1 = 0 THEN a.t1 END"  # a typed NULL: unbounded journey
-        join_cut = ""
-    ctes.append(f"journey AS (SELECT a.customer_id, a.t1, {end} AS t_end FROM anchor a {join_cut})")
-    # Greedy strict matching. Without repeated events "at or after the previous step" is a plain
-    # timestamp comparison; with them, a per-customer sequence number (ts, then step position)
-    # makes every step use a different row.
-    repeated = len(set(f.steps)) < n
-    rank_case = " ".join(f"WHEN $s{i} THEN {i}" for e, i in rank.items())
-    seq = (
-        f", ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.ts, CASE s.event {rank_case} END)"
-        " AS seq"
-        if repeated
-        else ""
-    )
-    step_filter = f"s.event IN ({step_in}) AND " if f.exclude else ""  # src holds only steps
+        end = t_cut or win_end or "CASE WHEN 1 = 0 THEN t1 END"  # a typed NULL: unbounded
+    lcols = "".join(f", l{r}" for r in rank.values())
     ctes.append(
-        f"""ev AS (
-            SELECT s.customer_id, s.ts, s.event{seq}
-            FROM src s JOIN journey j ON s.customer_id = j.customer_id
-            WHERE {step_filter}s.ts >= j.t1 AND (j.t_end IS NULL OR s.ts <= j.t_end))"""
+        f"journey AS (SELECT customer_id, t1, {end} AS t_end, t1 AS t_1"
+        f"{', 1 AS i_1' if repeated else ''}{lcols} FROM lists WHERE t1 IS NOT NULL)"
     )
-    if repeated:
-        ctes.append(
-            "m1 AS (SELECT customer_id, MIN(seq) AS p, MIN(ts) AS t FROM ev WHERE event = $s1 "
-            "GROUP BY customer_id)"
-        )
-    else:
-        ctes.append("m1 AS (SELECT customer_id, t1 AS t FROM journey)")
+
+    def inside(x: str) -> str:  # x lies before the journey end (x >= t1 is added where needed)
+        if f.exclude:
+            return f" AND (t_end IS NULL OR {x} <= t_end)"
+        return f" AND {x} <= t_end" if f.window is not None else ""
+
+    in_x = inside("x")
+    # Greedy strict matching. Tied timestamps are in order when the later step's event comes
+    # later in ``steps`` (its rank is higher): then x >= the previous match, else x > it.
+    prev = "journey"
     for k in range(2, n + 1):
-        if repeated:
+        e, e_prev, lst = f.steps[k - 1], f.steps[k - 2], f"l{rank[f.steps[k - 1]]}"
+        if not repeated:
             ctes.append(
-                f"""m{k} AS (
-                SELECT e.customer_id, MIN(e.seq) AS p, MIN(e.ts) AS t
-                FROM ev e JOIN m{k - 1} q ON e.customer_id = q.customer_id AND e.seq > q.p
-                WHERE e.event = $s{k} GROUP BY e.customer_id)"""
+                f"m{k} AS (SELECT *, {list_min(list_where(lst, f'x >= t_{k - 1}' + in_x))} "
+                f"AS t_{k} FROM {prev})"
             )
         else:
-            ctes.append(
-                f"""m{k} AS (
-                SELECT e.customer_id, MIN(e.ts) AS t
-                FROM ev e JOIN m{k - 1} q ON e.customer_id = q.customer_id AND e.ts >= q.t
-                WHERE e.event = $s{k} GROUP BY e.customer_id)"""
-            )
+            # the i_k-th element of the event's sorted list, so that each step uses its own row
+            if e == e_prev:
+                idx = f"i_{k - 1} + 1"
+            else:
+                op = "<=" if rank[e] < rank[e_prev] else "<"
+                idx = (
+                    f"CASE WHEN t_{k - 1} IS NOT NULL THEN "
+                    f"{list_len(list_where(lst, f'x {op} t_{k - 1}'))} + 1 END"
+                )
+            ctes.append(f"i{k} AS (SELECT *, {idx} AS i_{k} FROM {prev})")
+            at = list_at(lst, f"i_{k}")
+            keep = f"{at} IS NOT NULL{inside(at)}"
+            ctes.append(f"m{k} AS (SELECT *, CASE WHEN {keep} THEN {at} END AS t_{k} FROM i{k})")
+        prev = f"m{k}"
     counts = ", ".join(
-        f"SUM(CASE WHEN event = $s{i} THEN 1 ELSE 0 END) AS c{i}" for i in rank.values()
+        f"{list_len(list_where(f'l{r}', 'x >= t1' + in_x))} AS c{r}" for r in rank.values()
     )
-    ctes.append(f"att AS (SELECT customer_id, {counts} FROM ev GROUP BY customer_id)")
+    ctes.append(f"att AS (SELECT *, {counts} FROM {prev})")
 
     def attained(k: int) -> str:
         need = Counter(f.steps[:k])
-        return " AND ".join(f"COALESCE(att.c{rank[e]}, 0) >= {m}" for e, m in need.items())
+        return " AND ".join(f"c{rank[e]} >= {m}" for e, m in need.items())
 
-    strict = " ".join(f"WHEN m{k}.t IS NOT NULL THEN {k}" for k in range(n, 1, -1))
+    strict = " ".join(f"WHEN t_{k} IS NOT NULL THEN {k}" for k in range(n, 1, -1))
     attain = " ".join(f"WHEN {attained(k)} THEN {k}" for k in range(n, 1, -1))
     strict = f"CASE {strict} ELSE 1 END" if n > 1 else "1"
     attain = f"CASE {attain} ELSE 1 END" if n > 1 else "1"
@@ -277,18 +274,53 @@ def _journey_sql(
             FROM src s JOIN journey j ON s.customer_id = j.customer_id AND s.ts = j.t1
             WHERE s.event = $s1 GROUP BY s.customer_id)"""
         )
-        seg_out, seg_join = ", seg.seg AS seg", "LEFT JOIN seg ON seg.customer_id = j.customer_id"
+        seg_out, seg_join = ", seg.seg AS seg", "LEFT JOIN seg ON seg.customer_id = a.customer_id"
     elif cohort:
-        seg_out = f", {date_trunc('month', 'j.t1')} AS seg"
-    times = "".join(f", m{k}.t AS t_{k}" for k in range(1, n + 1))
-    joins = " ".join(f"LEFT JOIN m{k} ON m{k}.customer_id = j.customer_id" for k in range(1, n + 1))
+        seg_out = f", {date_trunc('month', 'a.t1')} AS seg"
+    times = "".join(f", a.t_{k}" for k in range(1, n + 1))
     ctes.append(
         f"""progress AS (
-        SELECT j.customer_id, j.t1, j.t_end{times},
+        SELECT a.customer_id, a.t1, a.t_end{times},
                {strict} AS strict_reached, {attain} AS attained_reached{seg_out}
-        FROM journey j {joins} LEFT JOIN att ON att.customer_id = j.customer_id {seg_join})"""
+        FROM att a {seg_join})"""
     )
     return "WITH " + ",\n".join(ctes)
+
+
+def _lists_cte(
+    f: _Funnel, rank: dict[str, int], repeated: bool, segment_col: str | None, keyed: bool
+) -> str:
+    """``lists``: one row per customer with t1 (first step-1 event), ``l<r>`` (the timestamps of
+    the step event of rank r) and ``lx`` (of every exclusion event); also ``src`` (the funnel's
+    events) when the table is read, which the segment needs."""
+    timeline = None
+    if segment_col is None:
+        timeline = timeline_columns(f.engine, f.table, [*rank, *f.exclude])
+    if timeline is not None:
+
+        def col(event: str) -> str:  # lists are sorted; an event that never occurs has none
+            return timeline[event] or "CAST(NULL AS TIMESTAMPTZ[])"
+
+        lists = "".join(f", {col(e)} AS l{r}" for e, r in rank.items())
+        if f.exclude:
+            lists += f", {list_concat([col(x) for x in f.exclude])} AS lx"
+        t1 = list_at(col(f.steps[0]), "1")
+        return f"lists AS (SELECT customer_id, {t1} AS t1{lists} FROM {TIMELINE_TABLE})"
+    step_in = ", ".join(f"$s{r}" for r in rank.values())
+    excl_in = ", ".join(f"$x{i}" for i in range(1, len(f.exclude) + 1))
+    seg_sel = f', "{segment_col}" AS seg' if segment_col else ""
+    gather = collect_sorted if repeated else collect  # index arithmetic needs sorted lists
+    lists = "".join(f", {gather('ts', f'event = $s{r}')} AS l{r}" for r in rank.values())
+    if f.exclude:
+        lists += f", {collect('ts', f'event IN ({excl_in})')} AS lx"
+    return f"""src AS (
+            SELECT {customer_key("customer_id") if keyed else "customer_id"} AS customer_id,
+                   ts, event{seg_sel} FROM "{f.table}"
+            WHERE event IN ({step_in}{", " + excl_in if excl_in else ""})
+              AND customer_id IS NOT NULL AND ts IS NOT NULL),
+        lists AS (
+            SELECT customer_id, MIN(ts) FILTER (WHERE event = $s1) AS t1{lists}
+            FROM src GROUP BY customer_id)"""
 
 
 def _warn_missing_steps(f: _Funnel, attained_counts: Sequence[int]) -> None:
@@ -297,7 +329,8 @@ def _warn_missing_steps(f: _Funnel, attained_counts: Sequence[int]) -> None:
         return
     step_in = ", ".join(f"$s{i}" for i in range(1, len(f.steps) + 1))
     seen = set(
-        f.engine.query(
+        _query(
+            f,
             f'SELECT DISTINCT event FROM "{f.table}" WHERE event IN ({step_in})',
             {f"s{i}": e for i, e in enumerate(f.steps, 1)},
         )["event"]
@@ -322,7 +355,8 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
     params = _params(f)
     if segment is None:
         sql = _journey_sql(f, keyed=True)
-        return f.engine.query(
+        return _query(
+            f,
             sql + " SELECT strict_reached, attained_reached, COUNT(*) AS n FROM progress "
             "GROUP BY strict_reached, attained_reached",
             params,
@@ -338,7 +372,8 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
             raise ValueError(f"segments frame lacks column(s) {missing}")
         if segments["customer_id"].duplicated().any():
             raise ValueError("segments frame must hold one row per customer_id")
-        per = f.engine.query(
+        per = _query(
+            f,
             _journey_sql(f) + " SELECT customer_id, strict_reached, attained_reached FROM progress",
             params,
         )
@@ -361,7 +396,8 @@ def _segment_counts(f: _Funnel, segment: str | None, segments: pd.DataFrame | No
                 "customer attributes as segments=DataFrame(customer_id, <segment>)"
             )
         sql = _journey_sql(f, segment_col=segment, keyed=True)
-    out = f.engine.query(
+    out = _query(
+        f,
         sql + " SELECT seg, strict_reached, attained_reached, COUNT(*) AS n FROM progress "
         "GROUP BY seg, strict_reached, attained_reached",
         params,
@@ -579,9 +615,7 @@ def _conversion_times(f: _Funnel) -> pd.DataFrame:
     if n < 2:
         return pd.DataFrame({"step_no": pd.Series(dtype="int64"), "duration": []})
     cols = ", ".join(f"t_{k}" for k in range(2, n + 1))
-    per = f.engine.query(
-        _journey_sql(f, keyed=True) + f" SELECT t1, {cols} FROM progress", _params(f)
-    )
+    per = _query(f, _journey_sql(f, keyed=True) + f" SELECT t1, {cols} FROM progress", _params(f))
     t1 = pd.to_datetime(per["t1"], utc=True)
     parts = []
     for k in range(2, n + 1):

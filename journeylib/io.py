@@ -32,6 +32,7 @@ import pandas as pd
 
 from journeylib import __version__
 from journeylib.config import Config, SourceSpec
+from journeylib.engine import DuckDBEngine
 from journeylib.privacy import (
     check_no_direct_identifiers,
     get_key,
@@ -48,6 +49,7 @@ from journeylib.schema import (
     TableSpec,
 )
 from journeylib.sessions import sessionize
+from journeylib.timelines import write_event_timelines
 from journeylib.validation import ROW, Collector, DataValidationError, Notice, Problem
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "_manifest.json"
 #: Version of the processed-table layout; bump it when ingest writes different tables or columns,
 #: so processed folders built by older code are rebuilt instead of reused.
-PROCESSED_FORMAT = 2  # 2: events.event_seq
+PROCESSED_FORMAT = 3  # 2: events.event_seq; 3: event timelines
 SCORE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "review": (1, 5)}
 
 __all__ = [
@@ -674,6 +676,12 @@ def prepare(config: Config, *, force: bool = False) -> PrepareResult:
     with atomic_directory(target) as staging:
         for name, df in frames.items():
             write_table(df, staging / f"{name}.parquet")
+        del frames
+        spec = config.engine
+        with DuckDBEngine(
+            staging, memory_limit=spec.memory_limit, threads=spec.threads, temp_dir=spec.temp_dir
+        ) as engine:
+            manifest["timeline_events"] = write_event_timelines(engine, "events", staging)
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
         )

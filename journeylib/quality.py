@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from journeylib.engine import Engine
+from journeylib.schema import TABLES
 from journeylib.sql import quote, table_columns
 
 #: (table, timestamp column) pairs summarised by :func:`table_overview`.
@@ -27,6 +28,8 @@ def table_overview(engine: Engine, manifest: dict) -> pd.DataFrame:
     files = manifest.get("files", {})
     rows = []
     for name in engine.tables():
+        if name not in TABLES:  # derived indexes (event timelines) are not data the client sent
+            continue
         tcol = _TIME_COLUMNS.get(name)
         cols = set(table_columns(engine, name).columns)
         cust = "COUNT(DISTINCT customer_id)" if "customer_id" in cols else "NULL"

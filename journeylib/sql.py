@@ -33,6 +33,14 @@ into that text comes from here, defined once:
   :func:`first_by`, :func:`last_by`
       ``min_by(x, row(k1, k2))`` / ``max_by(x, k)`` -> ``min_by(x, struct(k1, k2))`` /
       ``max_by(x, k)``.
+  :func:`collect`, :func:`collect_sorted`
+      ``list(x) FILTER (WHERE c)`` / ``list(x ORDER BY x) FILTER (WHERE c)`` ->
+      ``collect_list(x) FILTER (WHERE c)`` / ``array_sort(collect_list(x)) FILTER (WHERE c)``.
+  :func:`list_where`, :func:`list_min`, :func:`list_len`, :func:`list_at`, :func:`list_concat`
+      ``list_filter(l, lambda x: c)``, ``list_min(l)``, ``len(l)``, ``l[i]`` (1-based),
+      ``list_concat(a, b)`` -> ``filter(l, x -> c)``, ``array_min(l)``, ``size(l)`` (-1 for
+      NULL: wrap in ``CASE``), ``element_at(l, i)``, ``concat(a, b)``. Lists of timestamps are
+      how the funnel matches steps in one pass per customer (:mod:`journeylib.funnels`).
 """
 
 from __future__ import annotations
@@ -51,7 +59,10 @@ if TYPE_CHECKING:  # pragma: no cover - engine imports this module
 __all__ = [
     "IDENTIFIER",
     "TimestampTypeError",
+    "bound",
     "check_choice",
+    "collect",
+    "collect_sorted",
     "date_trunc",
     "days_between",
     "duration",
@@ -61,6 +72,11 @@ __all__ = [
     "identifier",
     "in_list",
     "last_by",
+    "list_at",
+    "list_concat",
+    "list_len",
+    "list_min",
+    "list_where",
     "literal",
     "local_time",
     "non_negative_days",
@@ -259,6 +275,60 @@ def _sort_key(order: Sequence[str]) -> str:
     if isinstance(order, str) or not order:
         raise ValueError(f"order must be a non-empty sequence of column names, got {order!r}")
     return order[0] if len(order) == 1 else f"row({', '.join(order)})"
+
+
+# ---- lists: one row per customer holding the timestamps of each event -------------------------
+def collect(expr: str, where: str) -> str:
+    """Aggregate: the values of ``expr`` over the rows where ``where`` holds, as a list (NULL
+    when there are none), in no particular order."""
+    return f"list({expr}) FILTER (WHERE {where})"
+
+
+def collect_sorted(expr: str, where: str) -> str:
+    """:func:`collect`, the list sorted ascending."""
+    return f"list({expr} ORDER BY {expr}) FILTER (WHERE {where})"
+
+
+def list_where(lst: str, cond: str, var: str = "x") -> str:
+    """The elements ``var`` of the list ``lst`` for which ``cond`` (SQL over ``var`` and the
+    row's columns) holds, in their order."""
+    identifier(var, "lambda variable")
+    return f"list_filter({lst}, lambda {var}: {cond})"
+
+
+def list_min(lst: str) -> str:
+    """The smallest element of a list (NULL for an empty or NULL list)."""
+    return f"list_min({lst})"
+
+
+def list_len(lst: str) -> str:
+    """The number of elements of a list, 0 for a NULL list."""
+    return f"COALESCE(len({lst}), 0)"
+
+
+def list_at(lst: str, index: str) -> str:
+    """The element at 1-based position ``index`` (NULL beyond the end)."""
+    return f"({lst})[{index}]"
+
+
+def list_concat(lists: Sequence[str]) -> str:
+    """The lists one after the other (NULL lists count as empty)."""
+    if not lists:
+        raise ValueError("list_concat needs at least one list")
+    out = lists[0]
+    for other in lists[1:]:
+        out = f"list_concat({out}, {other})"
+    return out
+
+
+def bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``params`` that ``sql`` refers to as ``$name`` (engines refuse unused parameters;
+    SQL built from options uses a varying subset of one parameter set).
+
+    >>> bound("SELECT $a", {"a": 1, "b": 2})
+    {'a': 1}
+    """
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
 # ---- results ---------------------------------------------------------------------------------

@@ -46,3 +46,19 @@ def journeys(rows: list[tuple[str, int, str]], session: str | None = None) -> pd
     )
     df["session_id"] = df["customer_id"] + "-1" if session is None else session
     return df
+
+
+def timeline_engine(df: pd.DataFrame, folder):  # noqa: ANN001, ANN201 - Path -> DuckDBEngine
+    """An engine over ``df`` written as a processed folder with its event timelines, the way
+    ingest leaves it (so funnels read the timelines instead of grouping the events)."""
+    from pathlib import Path
+
+    from journeylib.engine import DuckDBEngine
+    from journeylib.timelines import write_event_timelines
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(folder / "events.parquet", index=False)
+    with DuckDBEngine(folder, threads=1) as engine:
+        write_event_timelines(engine, "events", folder)
+    return DuckDBEngine(folder, threads=1)

@@ -17,7 +17,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-from event_frames import frame
+from event_frames import frame, timeline_engine
 from scipy import stats
 
 from journeylib import funnels as F
@@ -384,13 +384,26 @@ SHOP_FUNNELS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def shop_timelines(simple_shop, tmp_path_factory) -> dict:
+    """The same logs as processed folders with event timelines (what ingest writes)."""
+    return {
+        ties: timeline_engine(df, tmp_path_factory.mktemp(f"shop-{ties}"))
+        for ties, (df, _) in simple_shop.items()
+    }
+
+
 @pytest.mark.shared_data
+@pytest.mark.parametrize("source", ["events", "timelines"])
 @pytest.mark.parametrize("ties", ["exact", "minute"])
 @pytest.mark.parametrize(("steps", "window", "exclude"), SHOP_FUNNELS)
-def test_funnel_matches_slow_reference_on_simple_shop(simple_shop, steps, window, exclude, ties):
+def test_funnel_matches_slow_reference_on_simple_shop(
+    simple_shop, shop_timelines, steps, window, exclude, ties, source
+):
     df, journeys = simple_shop[ties]
     strict, attained, disagree = reference_funnel(journeys, steps, window, exclude)
-    out = F.funnel(engine_for(events=df), steps, window=window, exclude=exclude)
+    engine = engine_for(events=df) if source == "events" else shop_timelines[ties]
+    out = F.funnel(engine, steps, window=window, exclude=exclude)
     assert counts(out) == strict
     assert counts(out, "attained") == attained
     assert out["disagree"].tolist() == disagree

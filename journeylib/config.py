@@ -247,6 +247,38 @@ class JourneySpec(_Model):
     lookback_days: int = Field(default=30, ge=1, description="mobile-assist lookback")
 
 
+class AttributionSpec(_Model):
+    """Touchpoint paths and attribution models (notebook ``20_touchpoints_attribution``)."""
+
+    conversion_event: str = "purchase"
+    touchpoint: Literal["channel", "channel_campaign"] = Field(
+        default="channel", description="touchpoint label: the channel, or channel / campaign"
+    )
+    grain: Literal["session", "event"] = Field(
+        default="session", description="one touch per session (its channel) or per event"
+    )
+    lookback_days: int = Field(default=30, ge=1, description="touches counted before a conversion")
+    collapse_repeats: bool = Field(
+        default=False, description="a > a > b counts as a > b (consecutive repeats merged)"
+    )
+    direct_channel: str = Field(default="direct", description="skipped by last non-direct")
+    time_decay_half_life_days: float = Field(default=7.0, gt=0)
+    position_first: float = Field(default=0.4, ge=0, le=1, description="U-shaped: first touch")
+    position_last: float = Field(default=0.4, ge=0, le=1, description="U-shaped: last touch")
+    markov_max_order: int = Field(
+        default=3, ge=1, le=6, description="Markov orders 1..this compared out of sample"
+    )
+    shapley_max_exact_channels: int = Field(default=15, ge=2, le=20)
+    bootstrap_samples: int = Field(default=200, ge=0, le=5000, description="0: no intervals")
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+    @model_validator(mode="after")
+    def _positions(self) -> AttributionSpec:
+        if self.position_first + self.position_last > 1:
+            raise ValueError("position_first + position_last must be at most 1")
+        return self
+
+
 class ReportSpec(_Model):
     title: str = "Customer Journey Report"
     language: Literal["en", "id"] = "en"
@@ -300,6 +332,7 @@ class Config(_Model):
         default_factory=list, description="journey stages in order; empty: the default five"
     )
     journey: JourneySpec = JourneySpec()
+    attribution: AttributionSpec = AttributionSpec()
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from journeylib.config import JourneySpec, ReportSpec
-from journeylib.display import fmt_number, fmt_pct
+from journeylib.display import fmt_money, fmt_number, fmt_pct
 
 #: Groups smaller than this are not singled out in a sentence (their rates are too noisy).
 MIN_GROUP = 30
@@ -191,4 +191,101 @@ def repeat_next_period(cohorts: pd.DataFrame, period: str, report: ReportSpec) -
     return (
         f"Of {fmt_number(nxt['customers'].sum(), report)} new buyers observed for a {period}, "
         f"{fmt_pct(rate, report)} bought again in the {period} after their first purchase."
+    )
+
+
+# ---- attribution (notebook 20_touchpoints_attribution) -----------------------------------------
+def attribution_paths(summary: pd.DataFrame, lookback_days: int, report: ReportSpec) -> str:
+    """How many conversions and journeys the attribution models see (one-row summary)."""
+    s = summary.iloc[0]
+    if not s["conversions"]:
+        return "No conversion in the data: there is nothing to attribute."
+    return (
+        f"{fmt_number(s['conversions'], report)} conversions and "
+        f"{fmt_number(s['non_converting'], report)} journeys without a conversion, on "
+        f"{fmt_number(s['paths'], report)} distinct paths of touches in the {lookback_days} days "
+        f"before each conversion; a converting path has "
+        f"{fmt_number(s['mean_length_converting'], report, decimals=1)} touches on average and "
+        f"{fmt_pct(s['single_touch_share'], report)} of conversions had a single touch."
+    )
+
+
+def markov_order(orders: pd.DataFrame, report: ReportSpec) -> str:
+    """Which Markov order predicts held-out journeys best."""
+    best = orders[orders["chosen"]].iloc[0]
+    k = int(best["order"])
+    memory = "the last touch" if k == 1 else f"the last {k} touches"
+    return (
+        f"A Markov chain of order {k} (each step depends on {memory}) predicts held-out "
+        f"journeys best "
+        f"({fmt_number(best['log_likelihood_per_transition'], report, decimals=3)} "
+        "log-likelihood per step), "
+        f"so the removal effects below use it."
+    )
+
+
+def top_credit(table: pd.DataFrame, model: str, report: ReportSpec) -> str:
+    """The channel a model credits most, with its bootstrap interval when present."""
+    t = table.sort_values("share", ascending=False)
+    if t.empty or not t["share"].notna().any():
+        return f"{model} credits no channel."
+    top = t.iloc[0]
+    ci = ""
+    if {"share_low", "share_high"} <= set(t.columns) and pd.notna(top.get("share_low")):
+        ci = f" (95% interval {fmt_pct(top['share_low'], report)}–{fmt_pct(top['share_high'], report)})"
+    return (
+        f"{model} credits {top['channel']} with {fmt_pct(top['share'], report)} of conversions"
+        f"{ci}, {fmt_number(top['conversions'], report)} of "
+        f"{fmt_number(t['conversions'].sum(), report)}."
+    )
+
+
+def model_disagreement(comparison: pd.DataFrame, a: str, b: str, report: ReportSpec) -> str:
+    """The channel whose credit differs most between models ``a`` and ``b`` (long comparison)."""
+    wide = comparison.pivot_table(index="channel", columns="model", values="share", aggfunc="sum")
+    if a not in wide.columns or b not in wide.columns or wide.empty:
+        return ""
+    diff = (wide[b] - wide[a]).dropna()
+    if diff.empty:
+        return ""
+    ch = diff.abs().idxmax()
+    more = "more" if diff[ch] > 0 else "less"
+    return (
+        f"The models disagree most on {ch}: {b} gives it {fmt_pct(wide.at[ch, b], report)} of "
+        f"the credit, {more} than {a} ({fmt_pct(wide.at[ch, a], report)})."
+    )
+
+
+def assist_roles(assisted: pd.DataFrame, report: ReportSpec) -> str:
+    """The most assist-heavy channel and the strongest closer."""
+    t = assisted[assisted["last_touch_conversions"] + assisted["assisted_conversions"] >= MIN_GROUP]
+    t = t[t["assist_ratio"].notna() & (t["assist_ratio"] != float("inf"))]
+    if len(t) < 2:
+        return "Too few conversions per channel to compare assisting and closing roles."
+    hi, lo = t.loc[t["assist_ratio"].idxmax()], t.loc[t["assist_ratio"].idxmin()]
+    ratio_hi = fmt_number(hi["assist_ratio"], report, decimals=1)
+    ratio_lo = fmt_number(lo["assist_ratio"], report, decimals=2)
+    closer = (
+        f"{lo['channel']} closes more conversions than it assists (ratio {ratio_lo})"
+        if lo["assist_ratio"] < 1
+        else f"{lo['channel']} has the lowest ratio ({ratio_lo})"
+    )
+    return f"{hi['channel']} assists {ratio_hi} conversions for every one it closes; {closer}."
+
+
+def best_roas(
+    efficiency: pd.DataFrame, model: str, report: ReportSpec, *, name: str | None = None
+) -> str:
+    """The channels with the highest and lowest return on ad spend under ``model`` (shown as
+    ``name``)."""
+    t = efficiency[(efficiency["model"] == model) & (efficiency["cost"] > 0)]
+    t = t[t["roas"].notna()]
+    if t.empty:
+        return "No channel has both spend and credited revenue."
+    best, worst = t.loc[t["roas"].idxmax()], t.loc[t["roas"].idxmin()]
+    return (
+        f"Under the {name or model} model, {best['channel']} returns "
+        f"{fmt_number(best['roas'], report, decimals=1)} in revenue per unit of spend (cost per "
+        f"conversion {fmt_money(best['cpa'], report)}); {worst['channel']} returns "
+        f"{fmt_number(worst['roas'], report, decimals=1)}."
     )

@@ -1,0 +1,135 @@
+"""The set of attribution models a client's report compares, configured once from the YAML.
+
+:func:`model_suite` turns the ``attribution:`` settings into named callables ``Paths -> credit
+table``; :func:`credit_all` runs them, :func:`bootstrap_all` puts a bootstrap interval on every
+one of them (the same resamples for every model, so their intervals are comparable). The notebook
+``20_touchpoints_attribution`` calls these three instead of wiring each model by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import pandas as pd
+
+from journeylib.attribution import rules
+from journeylib.attribution.markov import MarkovAttribution
+from journeylib.attribution.pathdata import Paths
+from journeylib.attribution.shapley import shapley
+from journeylib.attribution.uncertainty import bootstrap
+from journeylib.config import AttributionSpec
+
+__all__ = [
+    "MODEL_LABELS",
+    "TIMED_MODELS",
+    "bootstrap_all",
+    "credit_all",
+    "model_label",
+    "model_suite",
+]
+
+Model = Callable[[Paths], pd.DataFrame]
+
+#: Display names of the models (the data-driven ones last).
+MODEL_LABELS: dict[str, str] = {
+    "first_touch": "First touch",
+    "last_touch": "Last touch",
+    "last_non_direct": "Last non-direct",
+    "linear": "Linear",
+    "time_decay": "Time decay",
+    "position_based": "Position-based (U)",
+    "j_shaped": "J-shaped",
+    "inverse_j": "Inverse J",
+    "markov": "Markov",
+    "shapley": "Shapley",
+}
+
+
+def model_label(name: str) -> str:
+    """The display name of a model (its key when unknown)."""
+    return MODEL_LABELS.get(name, name)
+
+
+def _markov(paths: Paths, *, order: int) -> pd.DataFrame:
+    return MarkovAttribution(order=order).fit(paths).attribution_
+
+
+def model_suite(
+    spec: AttributionSpec | None = None, *, markov_order: int = 1, seed: int = 0
+) -> dict[str, Model]:
+    """Name -> model callable for every model of the comparison, with the client's settings.
+
+    Parameters
+    ----------
+    spec
+        The config's ``attribution`` section (defaults when None): direct channel, time-decay
+        half-life, U-shape weights, Shapley's exact-computation limit.
+    markov_order
+        The Markov order (chosen out of sample by :func:`journeylib.attribution.markov.select_order`).
+    seed
+        Seed of Shapley's sampling (used only beyond ``shapley_max_exact_channels`` channels).
+    """
+    spec = spec or AttributionSpec()
+    return {
+        "first_touch": rules.first_touch,
+        "last_touch": rules.last_touch,
+        "last_non_direct": partial(rules.last_non_direct, direct=spec.direct_channel),
+        "linear": rules.linear,
+        "time_decay": partial(rules.time_decay, half_life=spec.time_decay_half_life_days),
+        "position_based": partial(
+            rules.position_based, first=spec.position_first, last=spec.position_last
+        ),
+        "j_shaped": rules.j_shaped,
+        "inverse_j": rules.inverse_j,
+        "markov": partial(_markov, order=markov_order),
+        "shapley": partial(
+            shapley, max_exact_channels=spec.shapley_max_exact_channels, random_state=seed
+        ),
+    }
+
+
+#: Models that read the time of each touch (``Paths.lag_days``), which aggregated paths lack.
+TIMED_MODELS = frozenset({"time_decay"})
+
+
+def _data(name: str, paths: Paths, journeys: Paths | None) -> Paths:
+    return journeys if journeys is not None and name in TIMED_MODELS else paths
+
+
+def credit_all(
+    paths: Paths, suite: dict[str, Model], *, journeys: Paths | None = None
+) -> dict[str, pd.DataFrame]:
+    """Model name -> credit table (channel, conversions, value, share).
+
+    ``paths`` are usually aggregated (one row per distinct path: fast for every model);
+    ``journeys``, one row per journey with touch times, when given, feed the models that need
+    those times (:data:`TIMED_MODELS`).
+    """
+    return {name: model(_data(name, paths, journeys)) for name, model in suite.items()}
+
+
+def bootstrap_all(
+    paths: Paths,
+    suite: dict[str, Model],
+    *,
+    journeys: Paths | None = None,
+    n_boot: int = 200,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Model name -> :func:`~journeylib.attribution.uncertainty.bootstrap` table.
+
+    Every model is refitted on the same ``n_boot`` resamples of journeys (one seed), so the
+    intervals of two models differ only through the models. ``n_boot=0`` returns the point
+    estimates with empty intervals. ``journeys`` as in :func:`credit_all`.
+    """
+    out = {}
+    for name, model in suite.items():
+        data = _data(name, paths, journeys)
+        if n_boot == 0:
+            t = model(data)
+            out[name] = t.assign(share_low=float("nan"), share_high=float("nan"), n_boot=0)
+        else:
+            out[name] = bootstrap(data, model, n_boot=n_boot, ci=ci, random_state=seed)
+    return out

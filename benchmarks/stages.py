@@ -48,7 +48,12 @@ class Stage:
 REGISTRY: dict[str, Stage] = {}
 
 #: journeylib stage -> the comparison tool's stage computing the same thing on the same data.
-COMPARE: dict[str, str] = {"funnel": "rete_funnel", "step_matrix": "rete_step_matrix"}
+COMPARE: dict[str, str] = {
+    "funnel": "rete_funnel",
+    "step_matrix": "rete_step_matrix",
+    "attribution_markov": "ca_markov",  # benchmarks/attribution.py, ChannelAttribution 2.x
+    "attribution_markov_500k": "ca_markov_500k",
+}
 
 
 def stage(name: str, *, group: str, needs: str = "processed", python: str = "main"):
@@ -163,6 +168,25 @@ def ingest(ctx: Context) -> dict:
     with ctx.timed():
         result = prepare(cfg, force=True)
     return {"rows": result.tables}
+
+
+@stage("timelines", group="data")
+def timelines(ctx: Context) -> dict:
+    """The event-timeline index that ingest writes last (journeylib.timelines), on its own:
+    read the processed events, write the timelines into a scratch folder."""
+    import tempfile
+
+    from journeylib.timelines import write_event_timelines
+
+    engine = ctx.engine()
+    try:
+        with tempfile.TemporaryDirectory(dir=ctx.processed_dir.parent) as scratch:
+            with ctx.timed():
+                n = write_event_timelines(engine, "events", Path(scratch))
+            size = sum(f.stat().st_size for f in Path(scratch).iterdir())
+    finally:
+        engine.close()
+    return {"events": n, "bytes": size}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,3 +336,9 @@ def rete_step_matrix(ctx: Context) -> dict:
         result = stream.step_matrix_data(max_steps=STEP_MATRIX_STEPS)
     sm = result[0] if isinstance(result, tuple) else result
     return {"rows": int(sm.shape[0]), "columns": int(sm.shape[1])}
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 4: attribution stages (their own module; importing it registers them)
+# ---------------------------------------------------------------------------------------------
+from benchmarks import attribution as _attribution  # noqa: E402,F401

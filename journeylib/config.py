@@ -250,6 +250,13 @@ class JourneySpec(_Model):
 class AttributionSpec(_Model):
     """Touchpoint paths and attribution models (notebook ``20_touchpoints_attribution``)."""
 
+    paths_file: str | None = Field(
+        default=None,
+        description="pre-aggregated path table (CSV: path;total_conversions;"
+        "total_conversion_value;total_null) to attribute instead of paths built from events; "
+        "relative to the project root",
+    )
+    paths_delimiter: str = Field(default=";", description="field delimiter of paths_file")
     conversion_event: str = "purchase"
     touchpoint: Literal["channel", "channel_campaign"] = Field(
         default="channel", description="touchpoint label: the channel, or channel / campaign"

@@ -70,8 +70,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylib.attribution.pathdata import Paths
+from journeylib.attribution.pathdata import Paths, read_path_table
+from journeylib.config import AttributionSpec
 from journeylib.engine import Engine, as_engine
+from journeylib.project import resolve_path
 from journeylib.sql import (
     check_choice,
     customer_key,
@@ -90,6 +92,7 @@ __all__ = [
     "TOUCHPOINTS",
     "build_paths",
     "conversion_summary",
+    "paths_from_config",
 ]
 
 log = logging.getLogger(__name__)
@@ -211,6 +214,31 @@ def build_paths(
         paths = _aggregate_sorted(paths)
     log.info("built %s from table %s", paths, table)
     return paths
+
+
+def paths_from_config(engine: Engine, spec: AttributionSpec) -> tuple[Paths | None, Paths]:
+    """The paths the config's ``attribution:`` section asks for: ``(per_journey, aggregated)``.
+
+    With ``paths_file`` the pre-aggregated table is read (:func:`read_path_table`) and there are
+    no per-journey paths (``None``: no touch times, so time decay counts touches and the
+    touch-level time lag is unavailable); otherwise both come from :func:`build_paths` over the
+    engine's events with the section's settings.
+    """
+    if spec.paths_file:
+        paths = read_path_table(resolve_path(spec.paths_file), sep=spec.paths_delimiter)
+        if spec.collapse_repeats:
+            paths = paths.collapse_repeats().aggregate()
+        return None, paths
+    per_journey = build_paths(
+        engine,
+        conversion_event=spec.conversion_event,
+        touchpoint=spec.touchpoint,
+        grain=spec.grain,
+        lookback_days=spec.lookback_days,
+        collapse_repeats=spec.collapse_repeats,
+        per_journey=True,
+    )
+    return per_journey, _aggregate_sorted(per_journey)
 
 
 def conversion_summary(paths: Paths) -> pd.DataFrame:

@@ -40,17 +40,60 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Value types a source may declare for its columns (``SourceSpec.types``).
+ColumnType = Literal["number", "integer", "money", "boolean", "date", "text", "category"]
+
+#: Which declared types suit each kind of canonical column (extra customer attributes take any).
+_CANONICAL_TYPES: dict[str, tuple[str, ...]] = {
+    "numeric": ("number", "integer", "money"),
+    "timestamp": ("date",),
+    "text": ("text", "category"),
+}
+
+
 class SourceSpec(_Model):
-    """How to read one raw export and map it onto a canonical table."""
+    """How to read one raw export and map it onto a canonical table.
+
+    ``types`` declares how the loader parses mapped columns (see :mod:`journeylib.io` for the
+    exact rules): ``number``/``money`` strip currency symbols and codes, spaces and thousands
+    separators (which separator is the decimal one is ``decimal``), ``integer`` also requires whole
+    numbers, ``boolean`` reads yes/no, true/false, y/n, t/f, 1/0 and ya/tidak (any case), ``date``
+    reads calendar dates with ``date_format`` (default ``ts_format``), ``category`` is a label
+    and ``text`` free text (e-mails and phone numbers redacted). Blank cells are missing values;
+    values that cannot be parsed are errors unless ``on_bad_values: missing``.
+    """
 
     path: str = Field(description="file path, relative to data.raw_dir (or absolute)")
     format: Literal["auto", "csv", "parquet"] = "auto"
     columns: dict[str, str] = Field(
         default_factory=dict,
-        description="canonical column -> raw column name; unmapped raw columns are dropped",
+        description="canonical column -> raw column name; unmapped raw columns are dropped. Raw "
+        "names are matched exactly as written (quote names with spaces: ' Income '), then "
+        "ignoring white space around the file's header names",
+    )
+    types: dict[str, ColumnType] = Field(
+        default_factory=dict,
+        description="canonical (or extra customer attribute) column -> number | integer | money "
+        "| boolean | date | text | category; how the loader parses it. Untyped canonical columns "
+        "keep their canonical type, untyped extra attributes stay text",
+    )
+    decimal: Literal[".", ","] = Field(
+        default=".",
+        description="decimal separator of numbers in this file; the other of '.' and ',' is the "
+        "thousands separator of number/integer/money columns (Indonesian exports: ',')",
+    )
+    on_bad_values: Literal["error", "missing"] = Field(
+        default="error",
+        description="typed values that cannot be parsed: fail (error), or read them as missing "
+        "and count them in the data-quality notices (missing)",
     )
     ts_format: str | None = Field(
         default=None, description="strftime format of timestamp columns; None lets pandas infer"
+    )
+    date_format: str | None = Field(
+        default=None,
+        description="strftime format of columns typed date (e.g. '%m/%d/%y'); None: ts_format, "
+        "or inferred (month first) when that is unset too",
     )
     timezone: str | None = Field(
         default=None,
@@ -74,10 +117,23 @@ class SourceSpec(_Model):
 
 
 class SourcesSpec(_Model):
-    customers: SourceSpec
-    events: SourceSpec
-    orders: SourceSpec
-    feedback: SourceSpec
+    """The raw exports of one client. Only ``customers`` is required.
+
+    A client without web/app events, orders or feedback (a plain customer attribute table, e.g.
+    a CRM extract for personas or churn) leaves those sources out; ingest then writes them as
+    empty canonical tables, so every analysis sees the same folder layout.
+    """
+
+    customers: SourceSpec = Field(description="the CRM customer table (one row per customer)")
+    events: SourceSpec | None = Field(
+        default=None, description="web/app analytics events; absent: an empty events table"
+    )
+    orders: SourceSpec | None = Field(
+        default=None, description="order lines; absent: an empty orders table"
+    )
+    feedback: SourceSpec | None = Field(
+        default=None, description="surveys, reviews, social posts; absent: an empty table"
+    )
     spend: SourceSpec | None = None
     products: SourceSpec | None = None
     identity_map: SourceSpec | None = None
@@ -101,9 +157,34 @@ class SourcesSpec(_Model):
                 problems.append(
                     f"{name}.columns: required canonical column(s) {missing} not mapped"
                 )
+            problems += _type_problems(name, spec)
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _type_problems(name: str, spec: SourceSpec) -> list[str]:
+    """Declared types must name mapped columns and suit canonical columns."""
+    table = TABLES[name]
+    problems = []
+    unmapped = sorted(set(spec.types) - set(spec.columns))
+    if unmapped:
+        problems.append(f"{name}.types: column(s) {unmapped} are typed but not mapped in columns")
+    for column, kind in sorted(spec.types.items()):
+        if column not in table.columns:
+            continue  # an extra customer attribute: any type
+        if column in table.numeric:
+            allowed = _CANONICAL_TYPES["numeric"]
+        elif column in table.timestamps or column in table.dates:
+            allowed = _CANONICAL_TYPES["timestamp"]
+        else:
+            allowed = _CANONICAL_TYPES["text"]
+        if kind not in allowed:
+            problems.append(
+                f"{name}.types.{column}: the canonical column cannot be {kind}; "
+                f"choose from {list(allowed)}"
+            )
+    return problems
 
 
 class WindowSpec(_Model):
@@ -286,6 +367,48 @@ class AttributionSpec(_Model):
         return self
 
 
+class PersonaSpec(_Model):
+    """Behavioural personas (notebook ``30_personas``)."""
+
+    features: Literal["behaviour", "attributes"] = Field(
+        default="behaviour",
+        description="behaviour: the feature table computed from events, orders and feedback; "
+        "attributes: the customers table's own attribute columns (bring-your-own features)",
+    )
+    attribute_columns: list[str] = Field(
+        default_factory=list,
+        description="with features: attributes, the customer columns to cluster on (empty: every "
+        "numeric attribute)",
+    )
+    exclude_features: list[str] = Field(
+        default_factory=list, description="feature names left out of the clustering"
+    )
+    algorithm: Literal["kmeans", "gmm"] = "kmeans"
+    k_min: int = Field(default=2, ge=2, le=30)
+    k_max: int = Field(default=8, ge=2, le=30)
+    scaling: Literal["log", "quantile", "standard"] = Field(
+        default="log", description="log1p of skewed counts and amounts, then standardise"
+    )
+    pca_components: float = Field(
+        default=0.0,
+        ge=0,
+        description="0: no PCA; < 1: keep this share of variance; >= 1: this many components",
+    )
+    stability_resamples: int = Field(default=20, ge=0, le=500, description="bootstrap refits")
+    min_stability: float = Field(
+        default=0.75, gt=0, le=1, description="adjusted Rand index below which k is unstable"
+    )
+    sample_size: int = Field(
+        default=50_000, ge=100, description="customers the model is fitted on; all are assigned"
+    )
+
+    @model_validator(mode="after")
+    def _k_range(self) -> PersonaSpec:
+        if self.k_min > self.k_max:
+            raise ValueError("k_min must not exceed k_max")
+        return self
+
+
 class ReportSpec(_Model):
     title: str = "Customer Journey Report"
     language: Literal["en", "id"] = "en"
@@ -340,6 +463,7 @@ class Config(_Model):
     )
     journey: JourneySpec = JourneySpec()
     attribution: AttributionSpec = AttributionSpec()
+    personas: PersonaSpec = PersonaSpec()
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )

@@ -8,8 +8,55 @@ and device labels, and writes the tables plus a ``_manifest.json`` into
 problems of a run are raised together as one :class:`~journeylib.validation.DataValidationError`.
 
 Non-fatal issues (duplicates dropped, unknown channel labels mapped to ``other``, free text
-redacted, customers found only in activity tables) are counted in the manifest for the
-data-quality notebook.
+redacted, customers found only in activity tables, blank values in typed columns) are counted in
+the manifest for the data-quality notebook.
+
+**Column names.** ``columns`` maps each canonical column to a raw column name. A raw name is
+matched exactly as written in the YAML first (``income: " Income "``); failing that, it matches
+the one header whose name equals it once white space (and a byte-order mark) around both is
+ignored, so ``income: Income`` finds a `` Income `` header too. Two headers equal after trimming
+are an "ambiguous column" problem. Case is never ignored.
+
+**Typed columns** (``types:`` on a source, keyed by canonical or extra customer attribute
+column; the declared types are recorded under ``column_types`` in the manifest):
+
+* ``number`` and ``money``: one parser (``money`` only marks an amount). Surrounding white space,
+  currency symbols (``$``, ``€``, ``£``, ``¥``, ``₹`` ...), currency codes at either end
+  (``Rp``, ``IDR``, ``USD``, ``RM`` ...), and spaces or apostrophes between digit groups are
+  ignored; ``-Rp 5`` and ``(5)`` are negative. The source's ``decimal`` (default ``"."``;
+  Indonesian exports use ``","``) decides which of ``.`` and ``,`` is the decimal separator; the
+  other one separates thousands and must be followed by three digits (groups of two are allowed
+  before the last group: 1,00,000), so ``1,5`` with ``decimal: "."`` is an error, not 15, and a
+  thousands separator after the decimal one (``84,835.00`` with ``decimal: ","``) is an error.
+  ``1.250`` with ``decimal: "."`` is 1.25; when every decimal part of a column has exactly three
+  digits a notice asks to check ``decimal``. Result: float64.
+* ``integer``: a number that is whole. Result: nullable ``Int64`` (float64 on canonical numeric
+  columns such as ``orders.quantity``, whose processed dtype is fixed).
+* ``boolean``: yes/no, y/n, true/false, t/f, 1/0, ya/tidak in any case. Result: ``boolean``.
+* ``date``: a calendar day read with the source's ``date_format`` (default ``ts_format``;
+  month-first inference when both are unset); a time of day is dropped. Result: naive
+  ``datetime64[us]``.
+* ``category`` (a label: trimmed, inner white space collapsed) and ``text`` (free text: e-mails
+  and phone numbers redacted when ``privacy.redact_text``). Result: string.
+
+On canonical columns only matching types are accepted (numbers: number/integer/money;
+timestamps: date; the rest: text/category) and only numbers change how a column is read: a type
+on a canonical timestamp or text column merely confirms it. Untyped canonical numbers must be
+plain (the configured decimal separator, no currency, no thousands separators); untyped extra
+customer attributes stay text.
+
+Blank cells (empty or white space only) of typed number, boolean and date columns are missing
+values, counted as a "blank value" notice (e.g. the 11 blank ``TotalCharges`` of IBM's Telco
+churn file). A value that cannot be parsed is a problem naming file, column, check (``not a
+number``, ``not a whole number``, ``not a yes/no value``, ``unparseable date``), count and first
+rows, never the value; with ``on_bad_values: missing`` such values become missing and are
+counted as a notice with their first row numbers instead (required canonical columns then fail
+the null check).
+
+**Absent sources.** Only ``customers`` is required. When ``events``, ``orders`` or ``feedback``
+are not configured, ingest writes them as empty tables (zero rows, canonical columns and dtypes,
+passing the processed schemas), records a notice and lists them under ``absent_sources`` in the
+manifest, so a client with only a customer attribute table gets the usual folder layout.
 
 ``prepare`` is idempotent: when the raw files, the config and the key are unchanged it returns the
 existing manifest without rewriting anything.
@@ -31,6 +78,12 @@ import numpy as np
 import pandas as pd
 
 from journeylib import __version__
+from journeylib.coltypes import (
+    apply_type,
+    is_blank,
+    parse_column,
+    plain_number,
+)
 from journeylib.config import Config, SourceSpec
 from journeylib.engine import DuckDBEngine
 from journeylib.privacy import (
@@ -41,6 +94,7 @@ from journeylib.privacy import (
 )
 from journeylib.project import atomic_directory, atomic_write_bytes, project_root
 from journeylib.schema import (
+    CORE_TABLES,
     DEFAULT_CHANNEL_ALIASES,
     DEFAULT_DEVICE_ALIASES,
     FEEDBACK_KINDS,
@@ -50,20 +104,28 @@ from journeylib.schema import (
 )
 from journeylib.sessions import sessionize
 from journeylib.timelines import write_event_timelines
-from journeylib.validation import ROW, Collector, DataValidationError, Notice, Problem
+from journeylib.validation import (
+    ROW,
+    Collector,
+    DataValidationError,
+    Notice,
+    Problem,
+)
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
 #: Version of the processed-table layout; bump it when ingest writes different tables or columns,
 #: so processed folders built by older code are rebuilt instead of reused.
-PROCESSED_FORMAT = 3  # 2: events.event_seq; 3: event timelines
+PROCESSED_FORMAT = 4  # 2: events.event_seq; 3: event timelines; 4: typed columns, empty tables
 SCORE_RANGES: dict[str, tuple[float, float]] = {"nps": (0, 10), "csat": (1, 5), "review": (1, 5)}
 
 __all__ = [
     "DataValidationError",
     "PrepareResult",
     "Problem",
+    "empty_table",
+    "parse_column",
     "prepare",
     "read_processed",
     "write_table",
@@ -161,18 +223,26 @@ def map_columns(
             "direct identifier mapped",
             hint="e-mails, names and phones must not enter processed data; remove this mapping",
         )
-    missing = [c for c, r in spec.columns.items() if r not in raw.columns]
+    headers = [c for c in raw.columns if c != ROW]
+    found, missing, ambiguous = _match_headers(headers, spec.columns)
     for canon in missing:
         required = "required" if canon in table.required else "mapped"
         col.problem(
             canon,
             f"missing {required} column",
             hint=f"raw column '{spec.columns[canon]}' is not in the file "
-            f"(found: {', '.join(map(str, [c for c in raw.columns if c != ROW]))})",
+            f"(found: {', '.join(map(_header_label, headers))})",
         )
-    if missing or identifiers:
+    for canon in ambiguous:
+        col.problem(
+            canon,
+            "ambiguous column",
+            hint=f"several headers read '{_header_key(spec.columns[canon])}' once surrounding "
+            "white space is ignored; write the raw name exactly, spaces included",
+        )
+    if missing or ambiguous or identifiers:
         return None
-    out = pd.DataFrame({canon: raw[rawname] for canon, rawname in spec.columns.items()})
+    out = pd.DataFrame({canon: raw[rawname] for canon, rawname in found.items()})
     for canon, value in spec.constants.items():
         out[canon] = value
     for canon in table.optional:
@@ -182,15 +252,67 @@ def map_columns(
     return out
 
 
+def _header_key(name: object) -> str:
+    """A header name without surrounding white space or byte-order mark."""
+    return str(name).replace("\ufeff", "").strip()
+
+
+def _header_label(name: object) -> str:
+    """A header for a hint; quoted when surrounding spaces would otherwise be invisible."""
+    text = str(name)
+    return f"'{text}'" if text != text.strip() else text
+
+
+def _match_headers(
+    headers: list, mapping: dict[str, str]
+) -> tuple[dict[str, object], list[str], list[str]]:
+    """Find each mapped raw column: exactly as written, else ignoring surrounding white space.
+
+    Returns (canonical -> header found, canonical columns not found, canonical columns whose
+    trimmed name matches several headers).
+    """
+    by_key: dict[str, list] = {}
+    for h in headers:
+        by_key.setdefault(_header_key(h), []).append(h)
+    found, missing, ambiguous = {}, [], []
+    for canon, rawname in mapping.items():
+        if rawname in headers:
+            found[canon] = rawname
+            continue
+        candidates = by_key.get(_header_key(rawname), [])
+        if len(candidates) == 1:
+            found[canon] = candidates[0]
+        elif candidates:
+            ambiguous.append(canon)
+        else:
+            missing.append(canon)
+    return found, missing, ambiguous
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A zero-row canonical table with the processed columns and dtypes (an absent source).
+
+    >>> empty_table("orders").dtypes["revenue"]
+    dtype('float64')
+    """
+    table = TABLES[name]
+    columns: dict[str, pd.Series] = {}
+    for c in table.columns:
+        if c in table.timestamps:
+            dtype = "datetime64[us, UTC]"
+        elif c in table.dates:
+            dtype = "datetime64[us]"
+        elif c in table.numeric:
+            dtype = "float64"
+        else:
+            dtype = "string"
+        columns[c] = pd.Series([], dtype=dtype)
+    return pd.DataFrame(columns)
+
+
 # ---------------------------------------------------------------------------------------------
 # cleaning
 # ---------------------------------------------------------------------------------------------
-def _blank(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_string_dtype(s) or s.dtype == object:
-        return s.isna() | s.astype("string").str.strip().eq("")
-    return s.isna()
-
-
 def _parse_ts(s: pd.Series, fmt: str | None, tz: str) -> pd.Series:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         parsed = s
@@ -214,15 +336,15 @@ def _clean_common(
     """Checks and parsing shared by every table. Returns the frame (rows kept) and a fatal flag."""
     # ids: never null
     for idc in [c for c in table.required if c.endswith("_id") or c == "source"]:
-        col.check_rows(df, _blank(df[idc]), idc, "null id")
+        col.check_rows(df, is_blank(df[idc]), idc, "null id")
     for c in table.required:
         if c.endswith("_id") or c == "source" or c in table.timestamps or c in table.numeric:
             continue
-        col.check_rows(df, _blank(df[c]), c, "null value in required column")
+        col.check_rows(df, is_blank(df[c]), c, "null value in required column")
     # timestamps
     tz = spec.timezone or config.data.timezone
     for c in table.timestamps:
-        blank = _blank(df[c])
+        blank = is_blank(df[c])
         parsed = _parse_ts(df[c], spec.ts_format, tz)
         bad = parsed.isna() & ~blank
         hint = (
@@ -233,28 +355,25 @@ def _clean_common(
             col.check_rows(df, blank, c, "null timestamp")
         df[c] = parsed
     for c in table.dates:
-        blank = _blank(df[c])
+        blank = is_blank(df[c])
         parsed = pd.to_datetime(df[c].astype("string").str.strip(), errors="coerce", format="mixed")
         col.check_rows(df, parsed.isna() & ~blank, c, "unparseable date", "expected YYYY-MM-DD")
         df[c] = parsed.dt.normalize().astype("datetime64[us]")
     # numbers
     for c in table.numeric:
-        if pd.api.types.is_numeric_dtype(df[c]):
-            num = df[c].astype("float64")
-            bad = pd.Series(False, index=df.index)
+        if c in spec.types:
+            num, bad = apply_type(df, c, spec.types[c], spec, col, required=c in table.required)
+            num = num.astype("float64")
         else:
-            blank = _blank(df[c])
-            num = pd.to_numeric(df[c].astype("string").str.strip(), errors="coerce").astype(
-                "float64"
+            num, bad = plain_number(df[c], spec.decimal)
+            col.check_rows(
+                df,
+                bad,
+                c,
+                "wrong dtype (expected a number)",
+                f"use a plain number with '{spec.decimal}' as decimal separator, or declare "
+                f"`types: {{{c}: money}}` to read currency and thousands separators",
             )
-            bad = num.isna() & ~blank
-        col.check_rows(
-            df,
-            bad,
-            c,
-            "wrong dtype (expected a number)",
-            "use a plain number: '.' as decimal point, no currency or thousands separators",
-        )
         if c in table.required:
             missing = num.isna() & ~bad
             if table.name == "feedback" and c == "score":
@@ -264,9 +383,19 @@ def _clean_common(
                 )
             col.check_rows(df, missing, c, "null value in required column")
         df[c] = num
+    # typed extra attributes (customers): any declared type
+    typed_extras = [c for c in spec.types if c in df.columns and c not in table.columns]
+    for c in typed_extras:
+        values, _ = apply_type(df, c, spec.types[c], spec, col, required=False)
+        if spec.types[c] == "text" and config.privacy.redact_text and values.notna().any():
+            values, changed = redact_text(values)
+            col.notice(c, "e-mail or phone number in free text", changed, "redacted")
+        df[c] = values
     # strings: canonical string dtype, trimmed
     for c in df.columns:
         if c == ROW or c in table.timestamps or c in table.numeric or c in table.dates:
+            continue
+        if c in typed_extras:
             continue
         df[c] = df[c].astype("string").str.strip()
     return df
@@ -500,7 +629,10 @@ def _complete_customers(frames: dict[str, pd.DataFrame], notices: list[Notice]) 
         )
         add = pd.DataFrame({"customer_id": pd.array(extra_ids, dtype="string")})
         cust = pd.concat([cust, add], ignore_index=True)
-    fa = cust["customer_id"].map(first_activity)
+    if len(first_activity):
+        fa = cust["customer_id"].map(first_activity)
+    else:  # no activity tables (a customer attribute table alone); map() fails on an empty lookup
+        fa = pd.Series(pd.NaT, index=cust.index, dtype="datetime64[us, UTC]")
     cust["first_seen"] = (
         cust["first_seen"]
         .where(cust["first_seen"].notna() & (fa.isna() | (cust["first_seen"] <= fa)), fa)
@@ -531,17 +663,23 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
             frames[name] = df
     if problems:
         raise DataValidationError(problems)
+    absent = [name for name in CORE_TABLES if getattr(config.data.sources, name) is None]
+    for name in absent:
+        # a client with only a customer table: every analysis still finds the core tables
+        frames[name] = empty_table(name)
+        notices.append(Notice(name, None, "no source in the config", 0, "written empty"))
     key = get_key(config.privacy.key_env, allow_demo_key=config.privacy.allow_demo_key)
     coverage = _resolve_identities(frames, config)
     for name, df in frames.items():
         for idc in TABLES[name].ids:
             df[idc] = pseudonymise(df[idc], key)
     ev = frames["events"]
-    if "session_id" not in config.data.sources.events.columns:
+    events_spec = config.data.sources.events  # None: the empty table has its session_id
+    if events_spec is not None and "session_id" not in events_spec.columns:
         frames["events"] = sessionize(
             ev.drop(columns="session_id"), timeout_minutes=config.sessions.timeout_minutes
         )
-    else:
+    elif events_spec is not None:
         ev["session_id"] = (ev["customer_id"] + "-" + ev["session_id"].astype("string")).astype(
             "string"
         )
@@ -565,7 +703,16 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
     ev["event_seq"] = ev.groupby("customer_id", sort=False).cumcount().astype("int64") + 1
     for name, schema in PROCESSED_SCHEMAS.items():
         schema.validate(frames[name], lazy=True)  # internal contract: a failure here is a bug
-    info = {"files": files, "notices": [n.to_dict() for n in notices], "identity": coverage}
+    info = {
+        "files": files,
+        "notices": [n.to_dict() for n in notices],
+        "identity": coverage,
+        "absent_sources": absent,
+        # declared types of mapped columns, e.g. which customer attributes are categories
+        "column_types": {
+            name: dict(spec.types) for name, spec in config.data.sources.items() if spec.types
+        },
+    }
     return frames, info
 
 

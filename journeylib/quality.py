@@ -161,13 +161,17 @@ def summary(
 
     ov = overview.set_index("table")
     lines = []
-    if "events" in ov.index:
+    if "customers" in ov.index:
+        lines.append(f"{fmt_number(ov.loc['customers', 'rows_kept'], report)} customers.")
+    if "events" in ov.index and ov.loc["events", "rows_kept"] > 0:
         e = ov.loc["events"]
         lines.append(
             f"{fmt_number(e['rows_kept'], report)} events from {fmt_number(e['customers'], report)} "
             f"customers between {e['first']:%Y-%m-%d} and {e['last']:%Y-%m-%d} (UTC)."
         )
-    if "orders" in ov.index:
+    elif "events" in ov.index:
+        lines.append("No web or app events: the analyses that need them have nothing to show.")
+    if "orders" in ov.index and ov.loc["orders", "rows_kept"] > 0:
         o = ov.loc["orders"]
         lines.append(
             f"{fmt_number(o['rows_kept'], report)} order lines from "

@@ -15,6 +15,9 @@ table                     grain (one row per ...)
 ``identity_map``          source x source_id (optional; pseudonymised on both sides)
 ========================  =====================================================================
 
+Only ``customers`` must come from the client; ``events``, ``orders`` and ``feedback`` are always
+written, with zero rows when the client has no such export (:data:`CORE_TABLES`).
+
 Timestamps are timezone-aware UTC (``datetime64[us, UTC]``). ``customer_id`` is always the keyed
 pseudonym (see :mod:`journeylib.privacy`), never a raw client identifier.
 """
@@ -230,7 +233,11 @@ TABLES: dict[str, TableSpec] = {
 }
 
 #: Tables every client must supply.
-REQUIRED_TABLES: tuple[str, ...] = ("customers", "events", "orders", "feedback")
+REQUIRED_TABLES: tuple[str, ...] = ("customers",)
+
+#: Tables every processed folder holds: ingest writes them empty (zero rows, canonical columns
+#: and dtypes) when the client has no such export, so every analysis sees the same layout.
+CORE_TABLES: tuple[str, ...] = ("customers", "events", "orders", "feedback")
 
 
 def _ts() -> pa.Column:

@@ -1,0 +1,1280 @@
+"""Behavioural personas: clusters of customers learned from the customer feature table.
+
+:class:`PersonaModel` is a scikit-learn estimator. ``fit`` takes one row per customer (the
+table of :func:`journeylib.features.customer_features`, or any table of numeric customer
+attributes; a ``customer_id`` column is carried along, never clustered) and learns:
+
+1. **Which customers it learns from.** At most ``sample_size`` customers, drawn with the seed
+   (all of them when there are fewer); with ``activity_column``, only customers whose activity
+   is at least ``min_activity`` (the others are assigned, not learned from: the channel share of
+   a customer with one session is 0 or 1 by construction, which is noise, not a persona).
+2. **Which columns.** Columns that are missing for every learning customer ("all missing") or
+   take a single value ("constant") are dropped and listed in ``dropped_features_``.
+3. **Preprocessing** (``pipeline_``, a stock :class:`~sklearn.pipeline.Pipeline`):
+   ``scaling="log"`` applies ``log1p`` to non-negative columns whose skewness exceeds 1 (counts
+   and amounts; ``log_features_``), ``"quantile"`` maps every column to normal scores, and every
+   choice then standardises each column with the mean and standard deviation of its *observed*
+   values. **Missing values are imputed after scaling, with 0**, the observed mean: a feature
+   that is undefined for a customer (average order value without orders) then adds nothing to
+   the distances between customers, instead of placing them at a made-up value, and a column
+   counts in proportion to the customers it is defined for. (Imputing first and standardising
+   afterwards inflates rare columns: with 13% buyers, an order column standardised over everyone
+   lets buyer-versus-non-buyer dominate the clustering.) ``missing_indicators=True`` adds a 0/1
+   column per feature with missing values; off by default for the same reason. Optional PCA
+   (``pca_components``).
+4. **The number of personas.** For every ``k`` in ``k_range``: KMeans (or a Gaussian mixture),
+   its mean silhouette on a subsample (KMeans) or BIC (mixture), and its **stability**: the model
+   is refitted on ``stability_resamples`` bootstrap resamples and each refit's labels are
+   compared with the full-sample labels on the customers the two share (adjusted Rand index,
+   ``stability_``). ``k="auto"`` takes the best silhouette (lowest BIC) among the stable ``k``
+   (mean ARI >= ``min_stability``); when no ``k`` is stable, the best one is kept, ``unstable_``
+   is set and a :class:`PersonaStabilityWarning` is raised, so an unstable solution is never
+   presented silently. The curve is ``selection_`` (:func:`plot_selection`).
+5. **Persona ids** are ordered by size in the learning sample (largest = 1), so the same data
+   and seed give the same ids; ``predict``/``assign`` give every customer the nearest persona.
+
+Tables for the report: :func:`profile` (persona x feature: means and standardised differences),
+:func:`persona_labels` and :func:`persona_descriptions` (generated names and their numbers),
+:func:`persona_cards` (one row per persona), :func:`persona_map` (2-D PCA coordinates); each
+has a plotly twin.
+
+Edge cases: one customer, or an explicit ``k`` above the number of learning customers, raise a
+``ValueError``; with ``k="auto"`` the candidates are clipped to at most (distinct customers - 1)
+with a warning (silhouette needs fewer clusters than points); constant and all-missing columns
+are dropped; a customer missing every feature sits at the centre of the space (all features
+imputed), is assigned to the persona nearest the average customer and is flagged by
+``imputed_share`` = 1 in :meth:`PersonaModel.assign`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import QuantileTransformer, StandardScaler
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from journeylib.features import FEATURE_GROUPS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import plotly.graph_objects as go
+
+__all__ = [
+    "PersonaModel",
+    "PersonaStabilityWarning",
+    "intensive_features",
+    "persona_cards",
+    "persona_descriptions",
+    "persona_labels",
+    "persona_map",
+    "plot_persona_map",
+    "plot_profile_heatmap",
+    "plot_selection",
+    "profile",
+]
+
+log = logging.getLogger(__name__)
+
+ID = "customer_id"
+ALGORITHMS = ("kmeans", "gmm")
+SCALINGS = ("log", "quantile", "standard")
+SELECTION_COLUMNS = (
+    "k",
+    "silhouette",
+    "bic",
+    "inertia",
+    "stability",
+    "stability_sd",
+    "min_stability",
+    "stable",
+    "chosen",
+)
+_CHUNK = 200_000  # rows per block when assigning: bounds memory at millions of customers
+
+
+class PersonaStabilityWarning(UserWarning):
+    """The chosen number of personas is not reproducible under bootstrap resampling."""
+
+
+# ---- preprocessing ---------------------------------------------------------------------------
+class Log1pSkewed(TransformerMixin, BaseEstimator):
+    """``log1p`` of the non-negative columns whose skewness exceeds ``threshold``.
+
+    Missing values are ignored when deciding and kept as missing. ``columns_`` holds the
+    positions of the transformed columns.
+    """
+
+    def __init__(self, threshold: float = 1.0) -> None:
+        self.threshold = threshold
+
+    def fit(self, X: np.ndarray, y: object = None) -> Log1pSkewed:  # noqa: N803
+        X = np.asarray(X, dtype=float)
+        cols = []
+        for j in range(X.shape[1]):
+            v = X[:, j][~np.isnan(X[:, j])]
+            if v.size > 2 and v.min() >= 0 and v.std() > 0:
+                skew = float(((v - v.mean()) ** 3).mean() / v.std() ** 3)
+                if skew > self.threshold:
+                    cols.append(j)
+        self.columns_ = np.array(cols, dtype=int)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:  # noqa: N803
+        check_is_fitted(self, "columns_")
+        X = np.array(X, dtype=float)
+        if self.columns_.size:
+            # clip at 0: a negative value of a column that was non-negative when fitted
+            X[:, self.columns_] = np.log1p(np.clip(X[:, self.columns_], 0, None))
+        return X
+
+
+def _pipeline(
+    scaling: str,
+    pca_components: float,
+    missing_indicators: bool,
+    shape: tuple[int, int],
+    random_state: int,
+) -> Pipeline:
+    n = shape[0]
+    steps: list[tuple[str, Any]] = []
+    if scaling == "log":
+        steps.append(("log1p", Log1pSkewed()))
+    elif scaling == "quantile":
+        steps.append(
+            (
+                "quantile",
+                QuantileTransformer(
+                    output_distribution="normal",
+                    n_quantiles=max(2, min(1000, n)),
+                    random_state=random_state,
+                ),
+            )
+        )
+    # StandardScaler ignores NaN when fitting: each column is scaled by its observed values,
+    # then a missing value becomes 0 = the observed mean (see the module notes)
+    steps.append(("scale", StandardScaler()))
+    steps.append(
+        (
+            "impute",
+            SimpleImputer(strategy="constant", fill_value=0.0, add_indicator=missing_indicators),
+        )  # fmt: skip
+    )
+    if pca_components:
+        nc = pca_components if pca_components < 1 else int(min(pca_components, *shape))
+        steps.append(("pca", PCA(n_components=nc, random_state=random_state)))
+    return Pipeline(steps)
+
+
+# ---- input -----------------------------------------------------------------------------------
+def _split(X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """(customer ids, numeric feature frame) of the input; ids are the index without a
+    ``customer_id`` column. Arrays (and sparse matrices, which are refused) go through
+    scikit-learn's ``check_array``."""
+    if not isinstance(X, pd.DataFrame):
+        arr = check_array(X, dtype="numeric", ensure_all_finite="allow-nan", ensure_min_samples=1)
+        X = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
+    ids = X[ID].to_numpy() if ID in X.columns else X.index.to_numpy()
+    feats = X.drop(columns=[ID]) if ID in X.columns else X
+    if any(not isinstance(c, str) for c in feats.columns):
+        feats = feats.set_axis([str(c) for c in feats.columns], axis=1)
+    bad = [
+        str(c)
+        for c in feats.columns
+        if not (pd.api.types.is_numeric_dtype(feats[c]) or pd.api.types.is_bool_dtype(feats[c]))
+        or pd.api.types.is_complex_dtype(feats[c])
+    ]
+    if bad:
+        raise ValueError(
+            f"personas cluster real-valued numeric features only; {len(bad)} column(s) are not: "
+            f"{', '.join(bad[:10])} (drop them or encode them first)"
+        )
+    return ids, feats
+
+
+def _matrix(feats: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    missing = [c for c in columns if c not in feats.columns]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} feature(s) the model was fitted on are missing: {', '.join(missing[:10])}"
+        )
+    M = feats[list(columns)].to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(M)
+    if inf.any():
+        cols = np.flatnonzero(inf.any(axis=0))
+        rows = np.flatnonzero(inf.any(axis=1))[:5].tolist()
+        raise ValueError(
+            f"infinite values in {int(inf.sum())} cell(s) of column(s) "
+            f"{', '.join(str(columns[j]) for j in cols[:10])} (first rows {rows}); "
+            "features must be finite or missing (NaN)"
+        )
+    return M
+
+
+def _check_labels(X: pd.DataFrame, labels: object) -> np.ndarray:
+    """Persona per row of X: an array aligned with X, or an assignments table joined on
+    customer_id."""
+    if isinstance(labels, pd.DataFrame):
+        if not {ID, "persona"} <= set(labels.columns):
+            raise ValueError("labels as a table needs the columns customer_id and persona")
+        if ID not in X.columns:
+            raise ValueError("labels as a table needs a customer_id column in X to join on")
+        lab = X[[ID]].merge(labels[[ID, "persona"]].drop_duplicates(ID), on=ID, how="left")
+        return lab["persona"].to_numpy()
+    lab = np.asarray(labels)
+    if lab.shape != (len(X),):
+        raise ValueError(f"labels must have one value per row of X ({len(X)}), got {lab.shape}")
+    return lab
+
+
+# ---- the estimator ---------------------------------------------------------------------------
+class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Customer personas: scaling, optional PCA, KMeans or a Gaussian mixture, k by silhouette
+    or BIC with bootstrap stability. See the module notes for every rule.
+
+    Parameters
+    ----------
+    k : "auto" or int
+        Number of personas; ``"auto"`` chooses it over ``k_range``.
+    k_range : (int, int)
+        Smallest and largest k tried by ``"auto"`` (inclusive).
+    algorithm : {"kmeans", "gmm"}
+        KMeans (k by silhouette) or a Gaussian mixture with ``covariance_type`` (k by BIC).
+    scaling : {"log", "quantile", "standard"}
+        ``log1p`` of skewed non-negative columns then standardise; normal scores; standardise.
+    pca_components : float
+        0: no PCA; below 1: keep this share of the variance; 1 or more: this many components.
+    stability_resamples : int
+        Bootstrap refits per candidate k (0 skips the stability check, with a warning).
+    min_stability : float
+        Mean adjusted Rand index below which a k counts as unstable.
+    sample_size : int
+        Customers learned from (drawn with ``random_state``); everyone is assigned.
+    random_state : int
+        Seed of the sample, the clusterers, the silhouette subsample and the resamples.
+    activity_column : str, optional
+        A column of X measuring how much behaviour a customer has (e.g. ``engagement_sessions``);
+        with ``min_activity``, customers below it are assigned but not learned from. The column
+        is a feature too unless it is dropped from X.
+    min_activity : float
+        Threshold on ``activity_column``.
+    missing_indicators : bool
+        Add a 0/1 column per feature with missing values.
+    covariance_type : str
+        Covariance of the Gaussian mixture (``"diag"``: variances per persona and feature).
+    n_init : int
+        Restarts of each KMeans / mixture fit.
+    silhouette_sample : int
+        Customers the silhouette is computed on (it is quadratic in their number).
+    stability_sample : int
+        Customers the bootstrap resamples are drawn from.
+
+    Attributes
+    ----------
+    pipeline_ : Pipeline
+        Preprocessing of the ``features_`` columns (in that order) into the model space.
+    n_personas_ : int
+    labels_ : ndarray
+        Persona (1..n_personas_) of every row of the X given to ``fit``.
+    cluster_centers_ : ndarray
+        Persona centres in the model space, row i = persona i + 1.
+    estimator_ : KMeans or GaussianMixture
+        The fitted clusterer (its own cluster numbering).
+    persona_of_cluster_ : ndarray
+        Persona id of each of ``estimator_``'s clusters.
+    feature_names_in_ : ndarray
+        Numeric input columns (``customer_id`` excluded).
+    features_ : list of str
+        The columns clustered on (input minus ``dropped_features_``).
+    dropped_features_ : dict
+        Dropped column -> reason ("all missing", "constant").
+    log_features_ : list of str
+        Columns log-transformed (``scaling="log"``).
+    selection_ : DataFrame
+        One row per candidate k: k, silhouette, bic, inertia, stability (mean ARI),
+        stability_sd, min_stability, stable, chosen.
+    stability_ : DataFrame
+        One row per candidate k x resample: k, resample, ari, n_common.
+    unstable_ : bool
+        The chosen k's stability is below ``min_stability``.
+    sample_index_ : ndarray
+        Row positions (in the X given to fit) of the customers learned from.
+    n_all_missing_ : int
+        Learning customers with every feature missing.
+    profile_ : DataFrame
+        :func:`profile` of the learning sample.
+    persona_names_ : dict
+        Persona -> generated label (:func:`persona_labels` of ``profile_``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"a": np.r_[rng.normal(0, 0.1, 30), rng.normal(5, 0.1, 20)],
+    ...                   "b": np.r_[rng.normal(0, 0.1, 30), rng.normal(5, 0.1, 20)]})
+    >>> model = PersonaModel(k_range=(2, 4), stability_resamples=5).fit(X)
+    >>> model.n_personas_, np.bincount(model.labels_)[1:].tolist()
+    (2, [30, 20])
+    """
+
+    def __init__(
+        self,
+        k: int | str = "auto",
+        k_range: tuple[int, int] = (2, 8),
+        algorithm: str = "kmeans",
+        scaling: str = "log",
+        pca_components: float = 0.0,
+        stability_resamples: int = 20,
+        min_stability: float = 0.75,
+        sample_size: int = 50_000,
+        random_state: int = 0,
+        activity_column: str | None = None,
+        min_activity: float = 0.0,
+        missing_indicators: bool = False,
+        covariance_type: str = "diag",
+        n_init: int = 3,
+        silhouette_sample: int = 5_000,
+        stability_sample: int = 5_000,
+    ) -> None:
+        self.k = k
+        self.k_range = k_range
+        self.algorithm = algorithm
+        self.scaling = scaling
+        self.pca_components = pca_components
+        self.stability_resamples = stability_resamples
+        self.min_stability = min_stability
+        self.sample_size = sample_size
+        self.random_state = random_state
+        self.activity_column = activity_column
+        self.min_activity = min_activity
+        self.missing_indicators = missing_indicators
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+        self.silhouette_sample = silhouette_sample
+        self.stability_sample = stability_sample
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing features are imputed (module notes)
+        return tags
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        if not (isinstance(self.k, Integral) and self.k >= 2) and self.k != "auto":
+            raise ValueError(f"k must be 'auto' or an integer >= 2, got {self.k!r}")
+        lo_hi = tuple(self.k_range) if isinstance(self.k_range, Sequence) else ()
+        if not (
+            len(lo_hi) == 2
+            and all(isinstance(v, Integral) for v in lo_hi)
+            and 2 <= lo_hi[0] <= lo_hi[1]
+        ):
+            raise ValueError(f"k_range must be two integers 2 <= low <= high, got {self.k_range!r}")
+        if not (isinstance(self.pca_components, Real) and self.pca_components >= 0):
+            raise ValueError(f"pca_components must be >= 0, got {self.pca_components!r}")
+        if not (isinstance(self.stability_resamples, Integral) and self.stability_resamples >= 0):
+            raise ValueError("stability_resamples must be an integer >= 0")
+        if not (isinstance(self.min_stability, Real) and 0 < self.min_stability <= 1):
+            raise ValueError(f"min_stability must be in (0, 1], got {self.min_stability!r}")
+        for name in ("sample_size", "n_init", "silhouette_sample", "stability_sample"):
+            value = getattr(self, name)
+            if not (isinstance(value, Integral) and value >= 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    # -- fit --------------------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame, y: object = None) -> PersonaModel:  # noqa: N803
+        """Learn the personas from a sample of the rows of X and label every row.
+
+        Parameters
+        ----------
+        X : DataFrame
+            One row per customer: numeric features, optionally ``customer_id``.
+        y : ignored
+
+        Returns
+        -------
+        PersonaModel
+            self.
+        """
+        self._check_params()
+        _, feats = _split(X)
+        n = len(feats)
+        if n < 2:
+            raise ValueError(f"PersonaModel needs at least 2 customers, got {n} sample")
+        if feats.shape[1] == 0:
+            raise ValueError(
+                f"0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required: X has no "
+                "feature column besides customer_id"
+            )
+        self.feature_names_in_ = np.asarray([str(c) for c in feats.columns], dtype=object)
+        self.n_features_in_ = feats.shape[1]
+        rng = np.random.default_rng(self.random_state)
+        eligible = np.arange(n)
+        if self.activity_column is not None:
+            if self.activity_column not in feats.columns:
+                raise ValueError(f"activity_column {self.activity_column!r} is not a column of X")
+            act = feats[self.activity_column].to_numpy(dtype=float, na_value=np.nan)
+            eligible = np.flatnonzero(act >= self.min_activity)
+            if eligible.size < 2:
+                raise ValueError(
+                    f"only {eligible.size} customer(s) have {self.activity_column} >= "
+                    f"{self.min_activity}; at least 2 are needed to learn personas"
+                )
+        if eligible.size > self.sample_size:
+            eligible = np.sort(rng.choice(eligible, self.sample_size, replace=False))
+        self.sample_index_ = eligible
+        sample = feats.iloc[eligible]
+
+        self.dropped_features_ = {}
+        for c in sample.columns:
+            v = sample[c]
+            if v.isna().all():
+                self.dropped_features_[c] = "all missing"
+            elif v.nunique(dropna=True) <= 1:
+                self.dropped_features_[c] = "constant"
+        self.features_ = [c for c in sample.columns if c not in self.dropped_features_]
+        if self.dropped_features_:
+            log.info("features dropped: %s", self.dropped_features_)
+        if not self.features_:
+            raise ValueError(
+                f"every feature is constant or missing in the {len(sample)} customers learned "
+                f"from ({len(self.dropped_features_)} dropped); nothing to cluster on"
+            )
+        M = _matrix(sample, self.features_)
+        all_missing = np.isnan(M).all(axis=1)
+        self.n_all_missing_ = int(all_missing.sum())
+        if self.n_all_missing_:
+            warnings.warn(
+                f"{self.n_all_missing_} customer(s) have every feature missing: they are placed "
+                "at the centre (all features imputed) and flagged by imputed_share = 1",
+                UserWarning,
+                stacklevel=2,
+            )
+        self.pipeline_ = _pipeline(
+            self.scaling, self.pca_components, self.missing_indicators, M.shape, self.random_state
+        )
+        Z = self.pipeline_.fit_transform(M)
+        self.log_features_ = (
+            [self.features_[j] for j in self.pipeline_.named_steps["log1p"].columns_]
+            if self.scaling == "log"
+            else []
+        )
+
+        candidates = self._candidates(Z)
+        rows, stab, fitted = [], [], {}
+        for k in candidates:
+            est = self._clusterer(k, self.random_state).fit(Z)
+            lab = est.predict(Z)
+            fitted[k] = est
+            rows.append(
+                {
+                    "k": k,
+                    "silhouette": self._silhouette(Z, lab),
+                    "bic": float(est.bic(Z)) if self.algorithm == "gmm" else np.nan,
+                    "inertia": float(est.inertia_) if self.algorithm == "kmeans" else np.nan,
+                }
+            )
+            stab += self._stability(Z, est, k)
+        self.stability_ = pd.DataFrame(stab, columns=["k", "resample", "ari", "n_common"])
+        sel = pd.DataFrame(rows)
+        agg = self.stability_.groupby("k")["ari"].agg(["mean", "std"])
+        sel["stability"] = sel["k"].map(agg["mean"]).astype(float)
+        sel["stability_sd"] = sel["k"].map(agg["std"]).astype(float)
+        sel["min_stability"] = float(self.min_stability)
+        sel["stable"] = sel["stability"] >= self.min_stability
+        chosen = self._choose(sel)
+        sel["chosen"] = sel["k"] == chosen
+        self.selection_ = sel[list(SELECTION_COLUMNS)]
+        stability = float(sel.loc[sel["chosen"], "stability"].iat[0])
+        self.unstable_ = bool(self.stability_resamples > 0 and not stability >= self.min_stability)
+        if self.unstable_:
+            warnings.warn(
+                f"the {chosen} personas are unstable: mean adjusted Rand index {stability:.2f} "
+                f"between bootstrap refits is below min_stability={self.min_stability} "
+                f"(no k in {candidates[0]}..{candidates[-1]} reaches it); treat them as tentative",
+                PersonaStabilityWarning,
+                stacklevel=2,
+            )
+        elif self.stability_resamples == 0:
+            warnings.warn(
+                "stability_resamples=0: the stability of the personas was not assessed",
+                PersonaStabilityWarning,
+                stacklevel=2,
+            )
+
+        est = fitted[chosen]
+        self.estimator_ = est
+        raw = est.predict(Z)
+        centers = est.cluster_centers_ if self.algorithm == "kmeans" else est.means_
+        sizes = np.bincount(raw, minlength=chosen)
+        # largest persona first; equal sizes by the centres' coordinates, so the ids never
+        # depend on the clusterer's internal numbering
+        order = sorted(range(chosen), key=lambda j: (-sizes[j], tuple(np.round(centers[j], 9))))
+        self.persona_of_cluster_ = np.empty(chosen, dtype=int)
+        self.persona_of_cluster_[order] = np.arange(1, chosen + 1)
+        self.cluster_centers_ = centers[order]
+        self.n_personas_ = chosen
+        sample_labels = self.persona_of_cluster_[raw]
+        self.profile_ = profile(sample[self.features_], sample_labels)
+        self.persona_names_ = persona_labels(self.profile_)
+        self.labels_ = (
+            self.predict(X) if n != len(eligible) else self._full_labels(n, eligible, sample_labels)
+        )
+        log.info(
+            "personas: k=%d of %s (stability %.2f), learned from %d of %d customers",
+            chosen,
+            candidates,
+            stability,
+            len(eligible),
+            n,
+        )
+        return self
+
+    @staticmethod
+    def _full_labels(n: int, index: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        out = np.empty(n, dtype=int)
+        out[index] = labels
+        return out
+
+    def _candidates(self, Z: np.ndarray) -> list[int]:
+        n_distinct = len(np.unique(Z, axis=0)) if len(Z) <= 200_000 else len(Z)
+        if self.k != "auto":
+            if self.k > len(Z):
+                raise ValueError(
+                    f"k={self.k} personas need at least {self.k} customers to learn from; "
+                    f"got {len(Z)}"
+                )
+            return [int(self.k)]
+        lo, hi = (int(v) for v in self.k_range)
+        top = n_distinct - 1  # silhouette needs 2 <= k <= distinct points - 1
+        if top < 2:
+            raise ValueError(
+                f"choosing k needs at least 3 distinct customers, got {n_distinct}; pass an "
+                "explicit k"
+            )
+        if hi > top:
+            warnings.warn(
+                f"k_range ({lo}, {hi}) clipped to ({min(lo, top)}, {top}): only {n_distinct} "
+                "distinct customers to learn from",
+                UserWarning,
+                stacklevel=3,
+            )
+            lo, hi = min(lo, top), top
+        return list(range(lo, hi + 1))
+
+    def _clusterer(self, k: int, seed: int) -> KMeans | GaussianMixture:
+        if self.algorithm == "kmeans":
+            return KMeans(n_clusters=k, n_init=self.n_init, random_state=seed)
+        return GaussianMixture(
+            n_components=k,
+            covariance_type=self.covariance_type,
+            n_init=self.n_init,
+            reg_covar=1e-4,
+            random_state=seed,
+        )
+
+    def _silhouette(self, Z: np.ndarray, labels: np.ndarray) -> float:
+        if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(Z):
+            return np.nan
+        size = self.silhouette_sample if len(Z) > self.silhouette_sample else None
+        return float(silhouette_score(Z, labels, sample_size=size, random_state=self.random_state))
+
+    def _stability(self, Z: np.ndarray, est: Any, k: int) -> list[dict[str, Any]]:
+        """ARI between the full-sample labels and each bootstrap refit, on the customers the
+        resample holds."""
+        if self.stability_resamples == 0:
+            return [{"k": k, "resample": 0, "ari": np.nan, "n_common": 0}]
+        rng = np.random.default_rng([self.random_state, k])
+        base_idx = (
+            np.sort(rng.choice(len(Z), self.stability_sample, replace=False))
+            if len(Z) > self.stability_sample
+            else np.arange(len(Z))
+        )
+        S = Z[base_idx]
+        ref = est.predict(S)
+        out = []
+        for b in range(self.stability_resamples):
+            boot = rng.integers(0, len(S), len(S))
+            common = np.unique(boot)
+            with warnings.catch_warnings():
+                # a resample may hold fewer distinct points than k: sklearn warns, the ARI shows it
+                warnings.simplefilter("ignore")
+                refit = self._clusterer(k, self.random_state + 1 + b).fit(S[boot])
+            ari = adjusted_rand_score(ref[common], refit.predict(S[common]))
+            out.append({"k": k, "resample": b + 1, "ari": float(ari), "n_common": len(common)})
+        return out
+
+    def _choose(self, sel: pd.DataFrame) -> int:
+        if len(sel) == 1:
+            return int(sel["k"].iat[0])
+        score = -sel["bic"] if self.algorithm == "gmm" else sel["silhouette"]
+        pool = sel[sel["stable"]] if sel["stable"].any() else sel
+        score = score.loc[pool.index].fillna(-np.inf)
+        best = score.max()
+        return int(pool.loc[score == best, "k"].min())  # ties: the fewest personas
+
+    # -- use --------------------------------------------------------------------------------
+    def _features(self, X: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+        """Ids and features of new rows; arrays must have the fitted number of columns."""
+        check_is_fitted(self, "estimator_")
+        if not isinstance(X, pd.DataFrame):
+            X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan")
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but PersonaModel is expecting "
+                    f"{self.n_features_in_} features as input"
+                )
+        return _split(X)
+
+    def _space(self, feats: pd.DataFrame) -> np.ndarray:
+        return self.pipeline_.transform(_matrix(feats, self.features_))
+
+    def _raw_predict(self, Z: np.ndarray) -> np.ndarray:
+        return self.persona_of_cluster_[self.estimator_.predict(Z)]
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        """Persona (1..n_personas_) of every row of X (the nearest centre for KMeans, the most
+        probable component for the mixture)."""
+        _, feats = self._features(X)
+        out = np.empty(len(feats), dtype=int)
+        for start in range(0, len(feats), _CHUNK):
+            block = feats.iloc[start : start + _CHUNK]
+            out[start : start + len(block)] = self._raw_predict(self._space(block))
+        return out
+
+    def fit_predict(self, X: pd.DataFrame, y: object = None) -> np.ndarray:  # noqa: N803
+        """``fit(X).labels_``."""
+        return self.fit(X).labels_
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        """Euclidean distance of every row of X to each persona centre in the model space
+        (column i = persona i + 1)."""
+        _, feats = self._features(X)
+        Z = self._space(feats)
+        return np.sqrt(((Z[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2))
+
+    def _is_mixture(self) -> bool:
+        return self.algorithm == "gmm"
+
+    @available_if(_is_mixture)
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:  # noqa: N803
+        """Posterior probability of each persona (column i = persona i + 1); mixture only."""
+        _, feats = self._features(X)
+        proba = self.estimator_.predict_proba(self._space(feats))
+        return proba[:, np.argsort(self.persona_of_cluster_)]
+
+    def assign(self, X: pd.DataFrame, *, labels: Mapping[int, str] | None = None) -> pd.DataFrame:  # noqa: N803
+        """Every customer's persona, for the later notebooks.
+
+        Parameters
+        ----------
+        X : DataFrame
+            One row per customer with the fitted features (and ``customer_id``; else the index
+            is used as the id).
+        labels : mapping, optional
+            Persona -> label; default ``persona_names_``.
+
+        Returns
+        -------
+        DataFrame
+            One row per row of X: customer_id, persona (1..n_personas_), persona_label, distance
+            (to the persona centre in the model space), probability (mixture posterior of the
+            persona; NaN for KMeans), imputed_share (share of the clustered features that were
+            missing and imputed; 1 = nothing known about the customer).
+        """
+        ids, feats = self._features(X)
+        names = dict(self.persona_names_ if labels is None else labels)
+        parts = []
+        for start in range(0, len(feats), _CHUNK):
+            block = feats.iloc[start : start + _CHUNK]
+            M = _matrix(block, self.features_)
+            Z = self.pipeline_.transform(M)
+            raw = self.estimator_.predict(Z)
+            persona = self.persona_of_cluster_[raw]
+            d = np.sqrt(((Z - self.cluster_centers_[persona - 1]) ** 2).sum(axis=1))
+            if self.algorithm == "gmm":
+                prob = self.estimator_.predict_proba(Z)[np.arange(len(Z)), raw]
+            else:
+                prob = np.full(len(Z), np.nan)
+            imputed = np.isnan(M).mean(axis=1) if M.shape[1] else np.zeros(len(M))
+            parts.append((persona, d, prob, imputed))
+        persona, dist, prob, imputed = (
+            np.concatenate([p[i] for p in parts]) if parts else np.empty(0) for i in range(4)
+        )
+        return pd.DataFrame(
+            {
+                ID: ids,
+                "persona": persona.astype(int),
+                "persona_label": [names.get(int(p), f"Persona {int(p)}") for p in persona],
+                "distance": dist.astype(float),
+                "probability": prob.astype(float),
+                "imputed_share": imputed.astype(float),
+            }
+        )
+
+    # -- reporting --------------------------------------------------------------------------
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per persona: persona, persona_label, customers (in the learning sample),
+        share."""
+        check_is_fitted(self, "estimator_")
+        sizes = self.profile_.drop_duplicates("persona")[["persona", "n"]]
+        out = sizes.rename(columns={"n": "customers"}).reset_index(drop=True)
+        out.insert(1, "persona_label", out["persona"].map(self.persona_names_))
+        out["share"] = out["customers"] / out["customers"].sum()
+        return out
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+    def _repr_html_(self) -> str:
+        """The chosen k, its stability and the persona sizes (the parameters before fit)."""
+        if not hasattr(self, "estimator_"):
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        row = self.selection_[self.selection_["chosen"]].iloc[0]
+        state = "UNSTABLE" if self.unstable_ else "stable"
+        head = (
+            f"<p><b>Personas</b>: k = {self.n_personas_} ({self.algorithm}), stability "
+            f"{row['stability']:.2f} ({state}, threshold {self.min_stability}), learned from "
+            f"{len(self.sample_index_)} customers on {len(self.features_)} features</p>"
+        )
+        return head + self.summary.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+
+
+# ---- feature choice --------------------------------------------------------------------------
+_INTENSIVE_UNITS = ("share", "score", "stars", "ratio", "sentiment")
+
+
+def intensive_features(dictionary: pd.DataFrame) -> list[str]:
+    """The features that describe *how* a customer behaves rather than *how much* or *how long*.
+
+    Personas should group customers who behave alike whether they joined last week or last year;
+    counts, totals and durations (sessions, orders, revenue, tenure, recency) mostly measure
+    exposure and lifecycle and go on the persona cards instead. A feature counts as intensive
+    when its unit is a rate (contains " per "), a share, a score, stars, a ratio or a sentiment.
+
+    Parameters
+    ----------
+    dictionary : DataFrame
+        ``name`` and ``unit`` columns (:func:`journeylib.features.feature_dictionary`).
+
+    Returns
+    -------
+    list of str
+        Names in dictionary order.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"name": ["a", "b", "c"], "unit": ["orders", "share 0-1", "units per order"]})
+    >>> intensive_features(d)
+    ['b', 'c']
+    """
+    unit = dictionary["unit"].astype(str).str.lower()
+    keep = unit.str.contains(" per ", regex=False) | unit.str.startswith(_INTENSIVE_UNITS)
+    return dictionary.loc[keep, "name"].astype(str).tolist()
+
+
+# ---- profiles --------------------------------------------------------------------------------
+def profile(
+    X: pd.DataFrame,  # noqa: N803
+    labels: np.ndarray | pd.DataFrame,
+    *,
+    features: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """What distinguishes each persona: its mean of every feature against everyone else's.
+
+    Parameters
+    ----------
+    X : DataFrame
+        One row per customer (numeric features; ``customer_id`` ignored).
+    labels : array-like or DataFrame
+        Persona per row of X, or an assignments table (customer_id, persona) joined on
+        ``customer_id``; rows without a persona are left out.
+    features : list of str, optional
+        Columns to profile (default: every numeric column).
+
+    Returns
+    -------
+    DataFrame
+        One row per persona x feature: persona, feature, n (customers in the persona),
+        coverage (share of them with the feature defined), mean, overall_mean, std_diff and
+        rank. ``std_diff`` is the standardised mean difference between the persona and the other
+        customers: (mean in - mean out) / pooled standard deviation (when both groups are
+        constant, the overall standard deviation; 0 when that is 0 too). Missing values are left
+        out of each mean. ``rank`` orders a persona's features by ``|std_diff|`` (1 = most
+        distinctive; ties by feature name).
+    """
+    lab = _check_labels(X, labels)
+    _, feats = _split(X)
+    if features is not None:
+        feats = feats[list(features)]
+    keep = pd.notna(lab)
+    feats, lab = feats[keep], lab[keep]
+    cols = [str(c) for c in feats.columns]
+    M = feats.to_numpy(dtype=float, na_value=np.nan)
+    ok = ~np.isnan(M)
+    Mz = np.where(ok, M, 0.0)
+    total_n, total_s, total_s2 = ok.sum(0), Mz.sum(0), (Mz**2).sum(0)
+    overall = np.divide(total_s, total_n, out=np.full(len(cols), np.nan), where=total_n > 0)
+    overall_var = _var(total_n, total_s, total_s2)
+    rows = []
+    for p in sorted(pd.unique(lab)):
+        inside = lab == p
+        n_in, s_in, s2_in = ok[inside].sum(0), Mz[inside].sum(0), (Mz[inside] ** 2).sum(0)
+        n_out, s_out, s2_out = total_n - n_in, total_s - s_in, total_s2 - s2_in
+        mean_in = np.divide(s_in, n_in, out=np.full(len(cols), np.nan), where=n_in > 0)
+        mean_out = np.divide(s_out, n_out, out=np.full(len(cols), np.nan), where=n_out > 0)
+        df = n_in + n_out - 2
+        pooled = np.divide(
+            (n_in - 1).clip(0) * _var(n_in, s_in, s2_in)
+            + (n_out - 1).clip(0) * _var(n_out, s_out, s2_out),
+            df,
+            out=np.full(len(cols), np.nan),
+            where=df > 0,
+        )
+        sd = np.sqrt(np.where(pooled > 1e-24, pooled, overall_var))
+        diff = mean_in - mean_out
+        std_diff = np.divide(diff, sd, out=np.zeros(len(cols)), where=sd > 1e-12)
+        std_diff = np.where(np.isnan(diff), np.nan, std_diff)
+        part = pd.DataFrame(
+            {
+                "persona": p,
+                "feature": cols,
+                "n": int(inside.sum()),
+                "coverage": n_in / max(int(inside.sum()), 1),
+                "mean": mean_in,
+                "overall_mean": overall,
+                "std_diff": std_diff,
+            }
+        )
+        part = part.assign(_abs=part["std_diff"].abs().fillna(-1)).sort_values(
+            ["_abs", "feature"], ascending=[False, True]
+        )
+        part["rank"] = np.arange(1, len(part) + 1)
+        rows.append(part.drop(columns="_abs"))
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return out
+
+
+def _var(n: np.ndarray, s: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    """Sample variance from count, sum and sum of squares (NaN below 2 values)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (s2 - s**2 / np.where(n > 0, n, 1)) / (n - 1)
+    return np.where(n > 1, np.clip(v, 0, None), np.nan)
+
+
+_ACRONYMS = {"nps": "NPS", "csat": "CSAT", "aov": "AOV", "rfm": "RFM"}
+_DROP_SUFFIX = ("mean", "days", "avg")
+
+
+def _readable(feature: str, dictionary: pd.DataFrame | None) -> str:
+    """A short English name: the group prefix dropped, shares as '<what> share'."""
+    tokens = feature.split("_")
+    group = None
+    if dictionary is not None and "group" in dictionary.columns:
+        hit = dictionary.loc[dictionary["name"].astype(str) == feature, "group"]
+        group = str(hit.iat[0]) if len(hit) else None
+    if group is None and tokens[0] in FEATURE_GROUPS:
+        group = tokens[0]
+    if group and tokens[0] == group and len(tokens) > 1:
+        tokens = tokens[1:]
+    if "share" in tokens[:-1]:
+        # channel_share_email -> "email share"; an ambiguous member keeps its group
+        what = tokens[tokens.index("share") + 1 :]
+        tokens = [*what, *([group] if group and what in (["other"], ["blank"]) else []), "share"]
+    while len(tokens) > 1 and tokens[-1] in _DROP_SUFFIX:
+        tokens = tokens[:-1]
+    if _unit(feature, dictionary).startswith("stars"):
+        tokens = [*tokens, "rating"]
+    if len(tokens) > 1 and tokens[0] == "avg":
+        tokens = tokens[1:]
+    return " ".join(_ACRONYMS.get(t, t) for t in tokens)
+
+
+def _unit(feature: str, dictionary: pd.DataFrame | None) -> str:
+    if dictionary is not None and "unit" in dictionary.columns:
+        hit = dictionary.loc[dictionary["name"].astype(str) == feature, "unit"]
+        if len(hit):
+            return str(hit.iat[0])
+    return "share" if "share" in feature.split("_") else ""
+
+
+def persona_labels(
+    profile: pd.DataFrame,
+    dictionary: pd.DataFrame | None = None,
+    *,
+    n_terms: int = 3,
+    min_effect: float = 0.2,
+) -> dict[int, str]:
+    """A descriptive label per persona from its most distinguishing features.
+
+    Parameters
+    ----------
+    profile : DataFrame
+        :func:`profile` output.
+    dictionary : DataFrame, optional
+        Feature dictionary (name, group, unit): the group prefix is dropped from names.
+    n_terms : int
+        Features per label ("High items per order, high desktop share, low marketplace share").
+    min_effect : float
+        Features with ``|std_diff|`` below this are not named; a persona without any is
+        "Typical customers".
+
+    Returns
+    -------
+    dict
+        Persona -> label. Labels are unique: a persona whose label repeats another's gets more
+        terms, and finally its id.
+
+    Examples
+    --------
+    >>> prof = pd.DataFrame({"persona": [1, 1, 2, 2],
+    ...     "feature": ["device_share_mobile", "rfm_avg_order_value"] * 2,
+    ...     "std_diff": [1.2, -0.5, -1.2, 0.5], "rank": [1, 2, 1, 2]})
+    >>> persona_labels(prof)
+    {1: 'High mobile share, low order value', 2: 'Low mobile share, high order value'}
+    """
+    personas = sorted(pd.unique(profile["persona"]))
+
+    def label(p: object, n: int) -> str:
+        p_rows = profile[(profile["persona"] == p) & profile["std_diff"].notna()]
+        p_rows = p_rows.sort_values("rank")
+        p_rows = p_rows[p_rows["std_diff"].abs() >= min_effect].head(n)
+        if p_rows.empty:
+            return "Typical customers"
+        words = [
+            f"{'high' if d > 0 else 'low'} {_readable(f, dictionary)}"
+            for f, d in zip(p_rows["feature"], p_rows["std_diff"], strict=True)
+        ]
+        text = ", ".join(words)
+        return text[0].upper() + text[1:]
+
+    n_feat = int(profile.groupby("persona").size().max()) if len(profile) else 0
+    terms = dict.fromkeys(personas, n_terms)
+    out = {p: label(p, n_terms) for p in personas}
+    while True:
+        seen: dict[str, list[object]] = {}
+        for p, text in out.items():
+            seen.setdefault(text, []).append(p)
+        clashes = [ps for ps in seen.values() if len(ps) > 1]
+        if not clashes:
+            break
+        grew = False
+        for ps in clashes:
+            for p in ps:
+                if terms[p] < n_feat:
+                    terms[p] += 1
+                    out[p] = label(p, terms[p])
+                    grew = True
+        if not grew:
+            for ps in clashes:
+                for p in ps:
+                    out[p] = f"{out[p]} (persona {p})"
+            break
+    return {int(p) if isinstance(p, Integral) else p: t for p, t in out.items()}
+
+
+def _fmt(value: float, unit: str) -> str:
+    u = unit.lower()
+    if np.isnan(value):
+        return "n/a"
+    if u.startswith("share") or u.startswith("flag"):
+        return f"{value:.0%}"
+    if u.startswith("currency"):
+        return f"{value:,.0f}"
+    if u == "days":
+        return f"{value:.0f} days"
+    return f"{value:.3g}"
+
+
+def persona_descriptions(
+    profile: pd.DataFrame,
+    dictionary: pd.DataFrame | None = None,
+    *,
+    n_terms: int = 3,
+    min_effect: float = 0.2,
+) -> dict[int, str]:
+    """The numbers behind each :func:`persona_labels` label: "62% marketplace share (all: 12%),
+    1.3 items per order (all: 2.1)". Same features, same order as the label."""
+    out = {}
+    for p in sorted(pd.unique(profile["persona"])):
+        rows = profile[(profile["persona"] == p) & profile["std_diff"].notna()].sort_values("rank")
+        rows = rows[rows["std_diff"].abs() >= min_effect].head(n_terms)
+        parts = []
+        for r in rows.itertuples():
+            unit = _unit(r.feature, dictionary)
+            name = _readable(r.feature, dictionary)
+            parts.append(f"{_fmt(r.mean, unit)} {name} (all: {_fmt(r.overall_mean, unit)})")
+        out[int(p) if isinstance(p, Integral) else p] = ", ".join(parts) or "close to average"
+    return out
+
+
+#: Persona card column -> feature of :func:`journeylib.features.customer_features`.
+CARD_FEATURES: dict[str, str] = {
+    "orders": "rfm_frequency",
+    "buyers_share": "rfm_has_ordered",
+    "revenue": "rfm_monetary",
+    "aov": "rfm_avg_order_value",
+    "recency_days": "rfm_recency_days",
+    "sessions": "engagement_sessions",
+    "events_per_session": "engagement_events_per_session",
+    "items_per_order": "product_items_per_order",
+    "nps": "satisfaction_nps_mean",
+    "csat": "satisfaction_csat_mean",
+}
+#: Card column -> prefix of a family of share columns; the card shows the top member.
+CARD_MIXES: dict[str, str] = {
+    "channel": "channel_share_",
+    "device": "device_share_",
+    "category": "product_category_share_",
+}
+
+
+def persona_cards(
+    X: pd.DataFrame,  # noqa: N803
+    labels: np.ndarray | pd.DataFrame,
+    extra: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One card per persona: size and the key numbers of its customers.
+
+    Parameters
+    ----------
+    X : DataFrame
+        The feature table (one row per customer).
+    labels : array-like or DataFrame
+        Persona per row of X, or the :meth:`PersonaModel.assign` table (its ``persona_label``
+        is carried onto the cards).
+    extra : DataFrame, optional
+        More per-customer columns joined on ``customer_id`` (e.g. furthest stage, segment):
+        a numeric column gives its mean, any other column ``<col>_top`` (most common value),
+        ``<col>_top_share`` and ``<col>_mix`` (the three most common values with shares).
+
+    Returns
+    -------
+    DataFrame
+        One row per persona: persona, [persona_label], customers, share, then the means of the
+        :data:`CARD_FEATURES` present in X (missing values left out), ``top_<mix>`` and
+        ``top_<mix>_share`` for the :data:`CARD_MIXES` families present (the member with the
+        highest mean share), then the ``extra`` columns.
+    """
+    lab = _check_labels(X, labels)
+    keep = pd.notna(lab)
+    data = X[keep].reset_index(drop=True)
+    lab = lab[keep]
+    groups = pd.Series(lab)
+    cards = pd.DataFrame({"persona": sorted(pd.unique(lab))})
+    if isinstance(labels, pd.DataFrame) and "persona_label" in labels.columns:
+        names = labels.drop_duplicates("persona").set_index("persona")["persona_label"]
+        cards["persona_label"] = cards["persona"].map(names)
+    sizes = groups.value_counts()
+    cards["customers"] = cards["persona"].map(sizes).astype(int)
+    cards["share"] = cards["customers"] / cards["customers"].sum()
+    for name, col in CARD_FEATURES.items():
+        if col in data.columns:
+            means = pd.to_numeric(data[col], errors="coerce").groupby(groups).mean()
+            cards[name] = cards["persona"].map(means).astype(float)
+    for name, prefix in CARD_MIXES.items():
+        cols = [c for c in data.columns if str(c).startswith(prefix)]
+        if not cols:
+            continue
+        means = data[cols].astype(float).groupby(groups).mean().reindex(cards["persona"])
+        top = means.fillna(-1).to_numpy().argmax(axis=1)
+        cards[f"top_{name}"] = [cols[j][len(prefix) :] for j in top]
+        cards[f"top_{name}_share"] = means.to_numpy()[np.arange(len(top)), top]
+    if extra is not None:
+        if ID not in extra.columns or ID not in data.columns:
+            raise ValueError("extra is joined on customer_id: both X and extra need the column")
+        ext = data[[ID]].merge(extra.drop_duplicates(ID), on=ID, how="left")
+        for col in [c for c in extra.columns if c != ID]:
+            v = ext[col]
+            if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+                cards[col] = cards["persona"].map(v.astype(float).groupby(groups).mean())
+                continue
+            counts = (
+                v.astype("string").fillna("(missing)").groupby(groups).value_counts(normalize=True)
+            )
+            tops, shares, mixes = [], [], []
+            for p in cards["persona"]:
+                # most common first; equal shares in alphabetical order
+                c = counts.loc[p].sort_index().sort_values(ascending=False, kind="stable")
+                tops.append(c.index[0])
+                shares.append(float(c.iat[0]))
+                mixes.append(", ".join(f"{k} {s:.0%}" for k, s in c.head(3).items()))
+            cards[f"{col}_top"], cards[f"{col}_top_share"], cards[f"{col}_mix"] = (
+                tops,
+                shares,
+                mixes,
+            )
+    return cards
+
+
+# ---- the map ---------------------------------------------------------------------------------
+def persona_map(
+    model: PersonaModel,
+    X: pd.DataFrame,  # noqa: N803
+    *,
+    n: int = 5_000,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Two-dimensional coordinates of a sample of customers for :func:`plot_persona_map`.
+
+    A PCA of the model space (the fitted ``pipeline_``'s output), fitted on the sample.
+
+    Returns
+    -------
+    DataFrame
+        One row per sampled customer: customer_id, x, y (first two principal components), persona,
+        persona_label. ``attrs["explained_variance"]``: the two components' shares of the
+        variance.
+    """
+    check_is_fitted(model, "estimator_")
+    rng = np.random.default_rng(random_state)
+    idx = np.sort(rng.choice(len(X), n, replace=False)) if len(X) > n else np.arange(len(X))
+    part = X.iloc[idx]
+    ids, feats = _split(part)
+    Z = model._space(feats)
+    persona = model._raw_predict(Z)
+    if Z.shape[1] >= 2 and len(Z) >= 2:
+        pca = PCA(n_components=2, random_state=random_state).fit(Z)
+        xy = pca.transform(Z)
+        explained = [float(v) for v in pca.explained_variance_ratio_]
+    else:
+        xy = np.c_[Z[:, :1] if Z.shape[1] else np.zeros((len(Z), 1)), np.zeros(len(Z))]
+        explained = [1.0, 0.0]
+    out = pd.DataFrame(
+        {
+            ID: ids,
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "persona": persona,
+            "persona_label": [model.persona_names_.get(int(p), f"Persona {p}") for p in persona],
+        }
+    )
+    out.attrs["explained_variance"] = explained
+    return out
+
+
+# ---- charts ----------------------------------------------------------------------------------
+def plot_selection(selection: pd.DataFrame) -> go.Figure:
+    """The k-selection curve of ``PersonaModel.selection_``: silhouette (or BIC for the
+    mixture) and bootstrap stability per k, the threshold dashed, the chosen k starred."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    use_bic = selection["bic"].notna().any()
+    crit, title = ("bic", "BIC (lower is better)") if use_bic else ("silhouette", "silhouette")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(title, "stability (mean ARI)"))
+    fig.add_trace(go.Scatter(x=selection["k"], y=selection[crit], mode="lines+markers", name=crit), 1, 1)  # fmt: skip
+    err = selection["stability_sd"].fillna(0)
+    fig.add_trace(
+        go.Scatter(
+            x=selection["k"],
+            y=selection["stability"],
+            error_y={"type": "data", "array": err},
+            mode="lines+markers",
+            name="stability",
+        ),
+        1,
+        2,
+    )
+    chosen = selection[selection["chosen"]]
+    for col, c in ((1, crit), (2, "stability")):
+        fig.add_trace(
+            go.Scatter(
+                x=chosen["k"],
+                y=chosen[c],
+                mode="markers",
+                marker={"symbol": "star", "size": 16, "color": "crimson"},
+                name="chosen k",
+                showlegend=col == 1,
+            ),
+            1,
+            col,
+        )
+    if len(selection):
+        fig.add_hline(y=float(selection["min_stability"].iat[0]), line_dash="dash", row=1, col=2)
+    fig.update_xaxes(title_text="number of personas k", dtick=1)
+    fig.update_yaxes(range=[min(0, float(selection["stability"].min() or 0)), 1.02], row=1, col=2)
+    fig.update_layout(
+        title="Choosing the number of personas", height=380, margin={"t": 70, "b": 40}
+    )
+    return fig
+
+
+def plot_profile_heatmap(profile: pd.DataFrame, *, top: int = 20) -> go.Figure:
+    """Heatmap of :func:`profile`: standardised difference per persona (rows) and feature
+    (columns), the ``top`` features with the largest difference in any persona."""
+    import plotly.graph_objects as go
+
+    strength = profile.assign(a=profile["std_diff"].abs()).groupby("feature")["a"].max()
+    feats = strength.sort_values(ascending=False, kind="stable").head(top).index.tolist()
+    wide = profile.pivot(index="persona", columns="feature", values="std_diff")[feats]
+    z = wide.to_numpy()
+    lim = float(np.nanmax(np.abs(z))) if z.size and np.isfinite(z).any() else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=feats,
+            y=[f"persona {p}" for p in wide.index],
+            colorscale="RdBu",
+            reversescale=True,
+            zmid=0,
+            zmin=-lim,
+            zmax=lim,
+            text=[[f"{v:+.2f}" for v in row] for row in z],
+            texttemplate="%{text}",
+            hovertemplate="%{y}, %{x}: %{z:+.2f} sd from the other customers<extra></extra>",
+            colorbar={"title": "std. diff."},
+        )
+    )
+    fig.update_layout(
+        title="What sets each persona apart (standardised difference from the other customers)",
+        xaxis={"tickangle": -40},
+        height=220 + 40 * len(wide),
+        margin={"b": 160, "l": 90},
+    )
+    return fig
+
+
+def plot_persona_map(coords: pd.DataFrame) -> go.Figure:
+    """Scatter of :func:`persona_map`: customers on the first two principal components,
+    coloured by persona."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for p, part in coords.groupby("persona", sort=True):
+        name = f"{p}: {part['persona_label'].iat[0]}" if "persona_label" in part else str(p)
+        fig.add_trace(
+            go.Scattergl(
+                x=part["x"],
+                y=part["y"],
+                mode="markers",
+                name=name,
+                marker={"size": 4, "opacity": 0.6},
+            )
+        )
+    ev = coords.attrs.get("explained_variance", [np.nan, np.nan])
+    fig.update_layout(
+        title="Customers on a map of the persona space (PCA)",
+        xaxis={"title": f"component 1 ({ev[0]:.0%} of variance)"},
+        yaxis={"title": f"component 2 ({ev[1]:.0%} of variance)"},
+        legend={"title": "persona"},
+        height=480,
+    )
+    return fig

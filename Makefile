@@ -132,11 +132,11 @@ strip: $(STAMP) ## Strip outputs and execution counts from every notebook (keeps
 ifeq ($(ALL_NOTEBOOKS),)
 	@echo "no notebooks to strip"
 else
-	$(BIN)/nbstripout $(ALL_NOTEBOOKS)
+	$(BIN)/nbstripout --keep-id $(ALL_NOTEBOOKS)
 endif
 
 hooks: $(STAMP) ## Register nbstripout as this clone's git filter (git config is local: run once per clone)
-	$(BIN)/nbstripout --install --attributes .gitattributes
+	$(BIN)/nbstripout --install --keep-id --attributes .gitattributes
 	$(BIN)/nbstripout --status
 
 lock: ## Re-resolve every dependency in a throw-away venv and rewrite constraints.txt

@@ -380,8 +380,20 @@ class PersonaSpec(_Model):
         description="with features: attributes, the customer columns to cluster on (empty: every "
         "numeric attribute)",
     )
+    feature_set: Literal["intensive", "all"] = Field(
+        default="intensive",
+        description="behaviour features clustered on: intensive = how customers behave (shares, "
+        "rates, scores, price level), leaving counts and durations for the persona cards; all = "
+        "every column of the feature table",
+    )
     exclude_features: list[str] = Field(
         default_factory=list, description="feature names left out of the clustering"
+    )
+    k: int = Field(default=0, ge=0, le=30, description="number of personas; 0 = choose it")
+    selection: Literal["stability", "silhouette", "bic"] = Field(
+        default="stability",
+        description="how k is chosen: the largest k whose every persona is reproduced by "
+        "bootstrap refits (stability), or the best silhouette / BIC among the stable k",
     )
     algorithm: Literal["kmeans", "gmm"] = "kmeans"
     k_min: int = Field(default=2, ge=2, le=30)
@@ -394,9 +406,24 @@ class PersonaSpec(_Model):
         ge=0,
         description="0: no PCA; < 1: keep this share of variance; >= 1: this many components",
     )
+    activity_column: str = Field(
+        default="engagement_sessions",
+        description="personas are learned from customers with at least min_activity of this "
+        "column (everyone is assigned); empty: learn from everyone",
+    )
+    min_activity: float = Field(
+        default=5,
+        ge=0,
+        description="a customer with fewer sessions shows too little behaviour to reveal a "
+        "persona (a single session's channel share is 0 or 1)",
+    )
     stability_resamples: int = Field(default=20, ge=0, le=500, description="bootstrap refits")
     min_stability: float = Field(
-        default=0.75, gt=0, le=1, description="adjusted Rand index below which k is unstable"
+        default=0.75,
+        gt=0,
+        le=1,
+        description="mean Jaccard index (best match in bootstrap refits) every persona must "
+        "reach for a k to count as stable",
     )
     sample_size: int = Field(
         default=50_000, ge=100, description="customers the model is fitted on; all are assigned"
@@ -406,6 +433,10 @@ class PersonaSpec(_Model):
     def _k_range(self) -> PersonaSpec:
         if self.k_min > self.k_max:
             raise ValueError("k_min must not exceed k_max")
+        if self.k == 1:
+            raise ValueError("k must be 0 (choose it) or at least 2")
+        if self.selection == "bic" and self.algorithm != "gmm":
+            raise ValueError("selection: bic needs algorithm: gmm")
         return self
 
 

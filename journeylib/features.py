@@ -33,9 +33,14 @@ view_item -> add_to_cart -> begin_checkout -> purchase) that any of the customer
 as ``funnel_stage_no``; that is a second, costlier pass (stage runs need window functions), so it
 is opt-in.
 
-All event-level work is three aggregates (events by session then by customer, order lines with
-the catalogue, feedback), joined on ``customer_id`` in one SQL statement through the engine; the
-result comes back as one pandas frame. At 1M customers / 24M events this takes 10-25 s on two
+Browsing (the ``browse`` group) reads the events that carry a ``product_id`` (views, cart adds):
+what a customer looks at says more about taste and price level than the few orders most
+customers place. It needs ``events.product_id`` and a ``products`` table with ``category``;
+without them the group's columns are left out (not filled with made-up values).
+
+All event-level work is four aggregates (events by session then by customer, product events with
+the catalogue, order lines with the catalogue, feedback), joined on ``customer_id`` in one SQL
+statement through the engine; the result comes back as one pandas frame. At 1M customers / 24M events this takes 10-25 s on two
 cores (``benchmarks/``), almost all of it the one pass over the events.
 """
 
@@ -72,6 +77,7 @@ __all__ = [
     "FEATURE_DICTIONARY",
     "FEATURE_GROUPS",
     "FeatureDoc",
+    "attribute_features",
     "customer_features",
     "feature_dictionary",
 ]
@@ -84,6 +90,7 @@ FEATURE_GROUPS: tuple[str, ...] = (
     "device",
     "funnel",
     "product",
+    "browse",
     "satisfaction",
     "friction",
 )
@@ -98,7 +105,7 @@ DEFAULT_FRICTION_EVENTS: tuple[str, ...] = (
 )
 DEFAULT_FUNNEL: tuple[str, ...] = ("view_item", "add_to_cart", "begin_checkout", "purchase")
 
-_EVENT_GROUPS = frozenset({"engagement", "channel", "device", "funnel", "friction"})
+_EVENT_GROUPS = frozenset({"engagement", "channel", "device", "funnel", "friction", "browse"})
 _PROMOTER_MIN = 9  # NPS 9-10 are promoters (the NPS convention)
 
 
@@ -129,6 +136,7 @@ engagement_events_per_session | engagement | events per session | NaN: no sessio
 engagement_active_days | engagement | days | never missing; 0 = no events | distinct calendar days (UTC) on which a session started (a visit across midnight counts for its first day)
 engagement_tenure_days | engagement | days | NaN: a CRM customer with no first_seen and no activity | days from first seen (earliest of customers.first_seen, first event, first order, first feedback) to the end of the as_of day
 engagement_days_since_last_activity | engagement | days | NaN: no event, order or feedback | days from the last event, order or feedback to the end of the as_of day
+engagement_days_between_sessions | engagement | days per session gap | NaN: fewer than 2 sessions | mean days between the starts of consecutive sessions: (last session start - first session start) / (sessions - 1)
 channel_share_<channel> | channel | share 0-1 | NaN: no sessions; 0 = sessions, none from this channel | share of the customer's sessions from <channel> (a session's channel is that of its first event)
 device_share_<device> | device | share 0-1 | NaN: no sessions; 0 = sessions, none on this device | share of the customer's sessions on <device> (the device of the session's first event)
 funnel_depth | funnel | step number | never missing; 0 = no funnel event | furthest step of the funnel (config.journey.funnel; default view_item, add_to_cart, begin_checkout, purchase = 1..4) reached by any event, in any order
@@ -140,6 +148,9 @@ product_distinct_products | product | products | never missing; 0 = no orders | 
 product_items_per_order | product | units per order | NaN: no orders | units (sum of quantity) per order
 product_lines_per_order | product | lines per order | NaN: no orders | order lines (products in an order) per order
 product_price_index | product | ratio | NaN: no order line with a positive unit price in a priced category (or no products table) | price level: geometric mean over order lines of the unit price paid (revenue / quantity) divided by the geometric mean list price of its category; 1 = typical prices for the categories bought, below 1 = cheaper products or discounts, above 1 = premium products
+browse_product_events | browse | events | never missing; 0 = no event with a product | events carrying a product_id (product views, cart adds, ...): interest shown before, or without, buying (only when events have product_id and the products table has category)
+browse_category_share_<category> | browse | share 0-1 | NaN: no product event with a known category | share of the customer's product events whose product is in this category
+browse_price_index | browse | ratio | NaN: no product event for a product with a positive list price in a priced category | price level of the products looked at: geometric mean over product events of the product's list price divided by the geometric mean list price of its category (1 = typical, below 1 = cheaper products, above 1 = premium)
 satisfaction_responses | satisfaction | answers | never missing; 0 = never answered | scored survey answers and reviews (feedback kinds nps, csat, review)
 satisfaction_nps_mean | satisfaction | score 0-10 | NaN: no NPS answer | mean NPS score
 satisfaction_nps_promoter_share | satisfaction | share 0-1 | NaN: no NPS answer | share of the customer's NPS answers that are 9-10 (promoters)
@@ -306,7 +317,7 @@ def _events_sql(opt: _Options, seq: bool) -> str:
         GROUP BY customer_id, session_id),
     ev AS (
         SELECT customer_id, COUNT(*) AS sessions, SUM(n_events) AS n_events,
-               MIN(start_ts) AS first_ts, MAX(end_ts) AS last_ts,
+               MIN(start_ts) AS first_ts, MAX(end_ts) AS last_ts, MAX(start_ts) AS last_start,
                COUNT(DISTINCT {date_trunc("day", "start_ts")}) AS active_days,
                MAX(depth) AS depth, COUNT(*) FILTER (WHERE n_cart > 0) AS carts,
                COUNT(*) FILTER (WHERE n_cart > 0 AND n_conv = 0) AS abandoned
@@ -335,9 +346,7 @@ def _orders_sql(opt: _Options, categories: Sequence[str], priced: bool) -> str:
         lines = f"""
         SELECT {cols}, p.category, c.cat_price FROM orders o
         LEFT JOIN products p ON p.product_id = o.product_id
-        LEFT JOIN (SELECT category, EXP(AVG(LN(price))) AS cat_price FROM products
-                   WHERE price > 0 AND category IS NOT NULL GROUP BY category) c
-               ON c.category = p.category
+        LEFT JOIN {_category_prices()} c ON c.category = p.category
         {where}"""
     per_category = "".join(
         f", SUM(CASE WHEN category = {literal(c)} THEN 1 ELSE 0 END) AS cat_{i}"
@@ -353,6 +362,41 @@ def _orders_sql(opt: _Options, categories: Sequence[str], priced: bool) -> str:
                         THEN LN(revenue / quantity / cat_price) END) AS log_price_index
                {per_category}
         FROM ol GROUP BY customer_id)"""
+
+
+def _category_prices() -> str:
+    """Subquery: each category's typical list price, the geometric mean of its positive prices
+    (prices within a category are skewed: a phone and its case, and the indexes are ratios)."""
+    return (
+        "(SELECT category, EXP(AVG(LN(price))) AS cat_price FROM products "
+        "WHERE price > 0 AND category IS NOT NULL GROUP BY category)"
+    )
+
+
+def _browse_sql(opt: _Options, categories: Sequence[str], priced: bool) -> str:
+    """CTE ``br``: one row per customer with an event carrying a product_id."""
+    price = (
+        f"LEFT JOIN {_category_prices()} c ON c.category = p.category"
+        if priced
+        else "LEFT JOIN (SELECT CAST(NULL AS VARCHAR) AS category, "
+        "CAST(NULL AS DOUBLE) AS cat_price) c ON c.category = p.category"
+    )
+    list_price = "p.price" if priced else "CAST(NULL AS DOUBLE)"
+    per_category = "".join(
+        f", SUM(CASE WHEN p.category = {literal(c)} THEN 1 ELSE 0 END) AS bc_{i}"
+        for i, c in enumerate(categories)
+    )
+    return f"""
+    br AS (
+        SELECT e.customer_id, COUNT(*) AS n, COUNT(p.category) AS known,
+               AVG(CASE WHEN {list_price} > 0 AND c.cat_price > 0
+                        THEN LN({list_price} / c.cat_price) END) AS log_price_index
+               {per_category}
+        FROM events e
+        LEFT JOIN products p ON p.product_id = e.product_id
+        {price}
+        WHERE e.ts < {opt.cutoff} AND e.customer_id IS NOT NULL AND e.product_id IS NOT NULL
+        GROUP BY e.customer_id)"""
 
 
 def _feedback_sql(opt: _Options, sentiment: bool) -> str:
@@ -470,10 +514,14 @@ def customer_features(
         )
     if tables.orders:
         ctes.append(_orders_sql(opt, tables.categories, tables.priced))
+    if tables.browse:
+        ctes.append(_browse_sql(opt, tables.browse_categories, tables.priced))
     if tables.feedback:
         ctes.append(_feedback_sql(opt, tables.sentiment))
     universe = [f"SELECT customer_id FROM {s}" for s in tables.sources]
     joins = "".join(f" LEFT JOIN {s} ON {s}.customer_id = ids.customer_id" for s in tables.sources)
+    if tables.browse:  # its customers all have events: no new ids
+        joins += " LEFT JOIN br ON br.customer_id = ids.customer_id"
     if tables.customers:
         since = (
             f" WHERE first_seen IS NULL OR first_seen < {opt.cutoff}" if tables.first_seen else ""
@@ -492,7 +540,7 @@ def customer_features(
     df = engine.query(
         f"WITH {','.join(ctes)}\nSELECT {select} FROM ids{joins} ORDER BY ids.customer_id"
     )
-    df = _finish(df, opt, tables.categories)
+    df = _finish(df, opt, tables.categories, tables.browse_categories)
     if stage_model is not None and "funnel" in opt.groups:
         df = _with_stage(df, engine, stage_model, opt)
     df.attrs["as_of"] = day.isoformat()  # a string: to_parquet stores attrs as JSON
@@ -545,6 +593,8 @@ class _Tables:
     first_seen: bool
     categories: tuple[str, ...]
     priced: bool
+    browse: bool = False
+    browse_categories: tuple[str, ...] = ()
 
     @property
     def sources(self) -> list[str]:
@@ -592,13 +642,33 @@ def _inspect(engine: Engine, groups: Sequence[str]) -> _Tables:
         require_columns(engine, "customers", ["customer_id"])
     categories: tuple[str, ...] = ()
     priced = False
-    if orders and "product" in wanted and "products" in available:
+    catalogue: tuple[str, ...] = ()
+    if "products" in available and {"product", "browse"} & wanted:
         prod = table_columns(engine, "products")
         if {"product_id", "category"} <= set(prod.columns):
-            categories = tuple(_categories(engine))
-            priced = "price" in prod.columns and bool(categories)
+            catalogue = tuple(_categories(engine))
+            priced = "price" in prod.columns and bool(catalogue)
+    if orders and "product" in wanted:
+        categories = catalogue
+    # browsing needs events that name the product and a catalogue that names its category
+    browse = (
+        "browse" in wanted
+        and events == "full"
+        and bool(catalogue)
+        and "product_id" in table_columns(engine, "events").columns
+    )
     return _Tables(
-        events, seq, orders, feedback, sentiment, customers, first_seen, categories, priced
+        events,
+        seq,
+        orders,
+        feedback,
+        sentiment,
+        customers,
+        first_seen,
+        categories,
+        priced,
+        browse,
+        catalogue if browse else (),
     )
 
 
@@ -640,6 +710,8 @@ def _select(opt: _Options, tables: _Tables) -> list[str]:
             f"{_count('ev.active_days')} AS engagement_active_days",
             f"{days_between(_least(firsts), cut)} AS engagement_tenure_days",
             f"{days_between(_greatest(lasts), cut)} AS engagement_days_since_last_activity",
+            f"CASE WHEN ev.sessions > 1 THEN {days_between('ev.first_ts', 'ev.last_start')} "
+            "/ (ev.sessions - 1) END AS engagement_days_between_sessions",
         ]
     if "channel" in g:
         out += [
@@ -668,6 +740,13 @@ def _select(opt: _Options, tables: _Tables) -> list[str]:
             f"{_ratio('ord.lines', 'ord.orders')} AS product_lines_per_order",
             "EXP(ord.log_price_index) AS product_price_index",
         ]
+    if tables.browse:
+        out.append(f"{_count('br.n')} AS browse_product_events")
+        out += [
+            f"{_ratio(f'br.bc_{i}', 'br.known')} AS bc_{i}"
+            for i in range(len(tables.browse_categories))
+        ]
+        out.append("EXP(br.log_price_index) AS browse_price_index")
     if "satisfaction" in g:
         out += [
             f"{_count('fb.responses')} AS satisfaction_responses",
@@ -691,9 +770,17 @@ def _greatest(exprs: list[str]) -> str:
     return exprs[0] if len(exprs) == 1 else f"GREATEST({', '.join(exprs)})"
 
 
-def _finish(df: pd.DataFrame, opt: _Options, categories: Sequence[str]) -> pd.DataFrame:
+def _finish(
+    df: pd.DataFrame,
+    opt: _Options,
+    categories: Sequence[str],
+    browse_categories: Sequence[str] = (),
+) -> pd.DataFrame:
     """Real column names for the category and friction columns; untracked friction events NaN."""
     renames = {f"cat_{i}": f"product_category_share_{_slug(c)}" for i, c in enumerate(categories)}
+    renames |= {
+        f"bc_{i}": f"browse_category_share_{_slug(c)}" for i, c in enumerate(browse_categories)
+    }
     renames |= {f"f_{i}": f"friction_{_slug(e)}" for i, e in enumerate(opt.friction)}
     if len(set(renames.values())) < len(renames):
         raise ValueError(
@@ -719,4 +806,123 @@ def _with_stage(
     stage = df[["customer_id"]].merge(st, on="customer_id", how="left")["furthest_stage_no"]
     pos = df.columns.get_loc("funnel_abandoned_carts") + 1
     df.insert(pos, "funnel_stage_no", stage.fillna(0).astype("int64").to_numpy())
+    return df
+
+
+# ---- customer attributes ---------------------------------------------------------------------
+#: Columns ingest adds to every customers table; they describe the record, not the customer.
+_BOOKKEEPING_COLUMNS = ("identified",)
+
+
+def _attribute_kind(dtype: object) -> str | None:
+    """The kind of a numeric attribute column ("number" or "boolean"); None for any other."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        return "number"
+    return None
+
+
+def _type_name(dtype: object) -> str:
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "a date or timestamp"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "a duration"
+    if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "text or a category"
+    return f"of type {dtype}"
+
+
+def attribute_features(engine: Engine, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The customers table's own numeric attributes (bring-your-own features).
+
+    A client whose customer behaviour arrives as a plain attribute table (a CRM extract with
+    income, spend per category, purchases per channel, ...) rather than as events and orders
+    clusters on these columns instead of :func:`customer_features` (``personas.features:
+    attributes``). Declare the column types in the source mapping (``types:``, e.g. ``money``
+    for an income written ``"$84,835.00 "``) so they arrive here as numbers; this function
+    only selects and checks, it never parses text.
+
+    Parameters
+    ----------
+    engine
+        Engine with a ``customers`` table: ``customer_id`` plus attribute columns.
+    columns
+        Attribute columns to return, in this order. ``None``: every numeric or boolean column in
+        table order, except ``customer_id``, dates and timestamps (``first_seen``), text and
+        category columns, and ingest's bookkeeping column ``identified``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer_id of ``customers`` (sorted), ``customer_id`` first, then the
+        attributes. Numbers keep their values with NaN where missing (an integer column with
+        missing values comes back as float); booleans become 0/1 (NaN where missing). No value
+        is filled in: a missing income stays missing, for the persona model to handle.
+
+    Raises
+    ------
+    ValueError
+        A requested column is unknown, not numeric or boolean (its type is named; values never
+        are), listed twice or is ``customer_id``; or ``customers`` has missing or repeated
+        customer ids (counted).
+
+    Examples
+    --------
+    >>> from journeylib.engine import engine_for
+    >>> cust = pd.DataFrame({"customer_id": ["b", "a"], "income": [52.0, None],
+    ...     "vip": [True, False], "tier": ["gold", "silver"]})
+    >>> attribute_features(engine_for(customers=cust)).to_dict("records")
+    [{'customer_id': 'a', 'income': nan, 'vip': 0}, {'customer_id': 'b', 'income': 52.0, 'vip': 1}]
+    """
+    from journeylib.sql import quote
+
+    empty = require_columns(engine, "customers", ["customer_id"])
+    dtypes = empty.dtypes
+    if columns is None:
+        wanted = [
+            c
+            for c in empty.columns
+            if c != "customer_id"
+            and c not in _BOOKKEEPING_COLUMNS
+            and _attribute_kind(dtypes[c]) is not None
+        ]
+    else:
+        if isinstance(columns, str) or not isinstance(columns, Iterable):
+            raise ValueError("columns must be a list of column names")
+        wanted = list(columns)
+        if any(not isinstance(c, str) or not c for c in wanted):
+            raise ValueError("columns must hold non-empty column names (strings)")
+        problems = []
+        if "customer_id" in wanted:
+            problems.append("customer_id is always returned; do not list it")
+        repeated = sorted({c for c in wanted if wanted.count(c) > 1})
+        if repeated:
+            problems.append(f"listed more than once: {repeated}")
+        unknown = [c for c in wanted if c != "customer_id" and c not in empty.columns]
+        if unknown:
+            problems.append(f"not columns of the customers table: {unknown}")
+        for c in wanted:
+            if c != "customer_id" and c in empty.columns and _attribute_kind(dtypes[c]) is None:
+                problems.append(
+                    f"column {c!r} is {_type_name(dtypes[c])}, not a number or yes/no value "
+                    "(declare its type in the source mapping, or leave it out)"
+                )
+        if problems:
+            raise ValueError("attribute columns: " + "; ".join(problems))
+    select = ["customer_id"]
+    for c in wanted:
+        q = quote(c, "attribute column")
+        # 0/1 instead of True/False: a boolean attribute is then a share when averaged
+        select.append(
+            f"CAST({q} AS INTEGER) AS {q}" if _attribute_kind(dtypes[c]) == "boolean" else q
+        )
+    df = engine.query(f"SELECT {', '.join(select)} FROM customers ORDER BY customer_id")
+    n_missing = int(df["customer_id"].isna().sum())
+    n_repeated = int(df["customer_id"].dropna().duplicated().sum())
+    if n_missing or n_repeated:
+        raise ValueError(
+            "the customers table must hold one row per customer: "
+            f"{n_missing} row(s) without customer_id, {n_repeated} repeated customer_id row(s)"
+        )
     return df

@@ -289,3 +289,285 @@ def best_roas(
         f"conversion {fmt_money(best['cpa'], report)}); {worst['channel']} returns "
         f"{fmt_number(worst['roas'], report, decimals=1)}."
     )
+
+
+# ---- personas (notebook 30_personas) -----------------------------------------------------------
+# Sentences in the report language (report.language: en or id). Persona labels and descriptions
+# are generated from feature names and stay as generated.
+_PERSONA_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "inputs": "{n} customers, each described by {f} features; the personas are learned "
+        "from {c} of them (the feature dictionary at the end of the page lists every feature, "
+        "what it means and whether it is used).",
+        "k_stability": "**{k} personas**: the largest number between {lo} and {hi} for which "
+        "every persona is reproduced when the model is refitted on bootstrap resamples of the "
+        "customers.",
+        "k_silhouette": "**{k} personas**: the best silhouette score among the numbers between "
+        "{lo} and {hi} whose personas are all reproduced by bootstrap refits.",
+        "k_bic": "**{k} personas**: the lowest BIC among the numbers between {lo} and {hi} whose "
+        "personas are all reproduced by bootstrap refits.",
+        "k_fixed": "**{k} personas**, the number set in the configuration.",
+        "learned": " They were learned from {n} of {total} customers ({share}){activity}; every "
+        "customer is assigned to the nearest persona.",
+        "activity": ", those with at least {min} {what}",
+        "stable": "**Stability:** every persona is reproduced by the bootstrap refits: the least "
+        "stable one keeps a mean Jaccard index of {s} with its best match (threshold {t}; "
+        "adjusted Rand index of the whole grouping {ari}).",
+        "unstable_auto": "**Warning: these personas are not stable.** For no number of personas "
+        "between {lo} and {hi} is every persona reproduced by bootstrap refits; the {k} shown "
+        "are the most stable (least stable persona: mean Jaccard index {s}, below the {t} "
+        "threshold). Treat them as tentative: another sample of the same customers could group "
+        "them differently.",
+        "unstable_fixed": "**Warning: these personas are not stable.** Of the {k} personas set "
+        "in the configuration, the least stable keeps a mean Jaccard index of only {s} with its "
+        "bootstrap refits (threshold {t}). Treat them as tentative, or let the number be chosen "
+        "(personas.k: 0).",
+        "not_assessed": "**Warning:** the stability of the personas was not assessed "
+        "(personas.stability_resamples is 0), so they may not be reproducible.",
+        "fallback": "**Note:** only {n} of {total} customers have at least {min} {what}, too "
+        "few to learn personas from, so they are learned from every customer; personas of "
+        "customers with little activity rest on very little behaviour.",
+        "dropped": "{n} feature(s) were left out because they are constant or missing for every "
+        "customer learned from: {names}.",
+        "largest": "The largest persona, **{label}**, holds {n} customers ({share}). Compared "
+        "with all customers: {desc}.",
+        "no_persona": "No customer was assigned to a persona.",
+        "conversion": "**{hi}** converts best: {hi_rate} of its {hi_n} customers in the "
+        "journey have ordered, against {lo_rate} for **{lo}**.",
+        "churn": " Churn is highest for **{hi}**: {hi_rate} have had no activity in the "
+        "{days} days before the cut-off (lowest: **{lo}**, {lo_rate}).",
+        "too_few": "Too few customers per persona to compare outcomes (fewer than {min} in the "
+        "journey each).",
+    },
+    "id": {
+        "inputs": "{n} pelanggan, masing-masing dijelaskan oleh {f} fitur; persona dipelajari "
+        "dari {c} fitur di antaranya (kamus fitur di akhir halaman mencantumkan setiap fitur, "
+        "artinya, dan apakah fitur itu dipakai).",
+        "k_stability": "**{k} persona**: jumlah terbesar antara {lo} dan {hi} yang setiap "
+        "personanya muncul kembali ketika model dilatih ulang pada sampel bootstrap pelanggan.",
+        "k_silhouette": "**{k} persona**: skor silhouette terbaik di antara jumlah {lo} sampai "
+        "{hi} yang semua personanya muncul kembali pada pelatihan ulang bootstrap.",
+        "k_bic": "**{k} persona**: BIC terendah di antara jumlah {lo} sampai {hi} yang semua "
+        "personanya muncul kembali pada pelatihan ulang bootstrap.",
+        "k_fixed": "**{k} persona**, sesuai jumlah yang ditetapkan di konfigurasi.",
+        "learned": " Persona dipelajari dari {n} dari {total} pelanggan ({share}){activity}; "
+        "setiap pelanggan ditempatkan pada persona terdekat.",
+        "activity": ", yaitu yang memiliki sedikitnya {min} {what}",
+        "stable": "**Stabilitas:** setiap persona muncul kembali pada pelatihan ulang bootstrap: "
+        "persona yang paling tidak stabil mempertahankan indeks Jaccard rata-rata {s} dengan "
+        "pasangan terbaiknya (ambang {t}; adjusted Rand index seluruh pengelompokan {ari}).",
+        "unstable_auto": "**Peringatan: persona ini tidak stabil.** Tidak ada jumlah persona "
+        "antara {lo} dan {hi} yang setiap personanya muncul kembali pada pelatihan ulang "
+        "bootstrap; {k} persona yang ditampilkan adalah yang paling stabil (persona paling tidak "
+        "stabil: indeks Jaccard rata-rata {s}, di bawah ambang {t}). Anggap persona ini "
+        "sementara: sampel lain dari pelanggan yang sama dapat mengelompokkannya secara berbeda.",
+        "unstable_fixed": "**Peringatan: persona ini tidak stabil.** Dari {k} persona yang "
+        "ditetapkan di konfigurasi, persona yang paling tidak stabil hanya mempertahankan indeks "
+        "Jaccard rata-rata {s} dengan pelatihan ulang bootstrap (ambang {t}). Anggap persona ini "
+        "sementara, atau biarkan jumlahnya dipilih otomatis (personas.k: 0).",
+        "not_assessed": "**Peringatan:** stabilitas persona tidak diperiksa "
+        "(personas.stability_resamples bernilai 0), sehingga persona mungkin tidak dapat "
+        "direproduksi.",
+        "fallback": "**Catatan:** hanya {n} dari {total} pelanggan yang memiliki sedikitnya "
+        "{min} {what}, terlalu sedikit untuk mempelajari persona, sehingga persona dipelajari "
+        "dari semua pelanggan; persona pelanggan yang jarang aktif bertumpu pada sangat sedikit "
+        "perilaku.",
+        "dropped": "{n} fitur tidak dipakai karena konstan atau kosong pada semua pelanggan yang "
+        "dipelajari: {names}.",
+        "largest": "Persona terbesar, **{label}**, mencakup {n} pelanggan ({share}). "
+        "Dibandingkan dengan semua pelanggan: {desc}.",
+        "no_persona": "Tidak ada pelanggan yang ditempatkan pada persona.",
+        "conversion": "**{hi}** berkonversi paling baik: {hi_rate} dari {hi_n} pelanggannya "
+        "dalam perjalanan pelanggan pernah memesan, dibandingkan {lo_rate} pada **{lo}**.",
+        "churn": " Churn tertinggi pada **{hi}**: {hi_rate} tidak aktif dalam {days} hari "
+        "sebelum tanggal batas (terendah: **{lo}**, {lo_rate}).",
+        "too_few": "Terlalu sedikit pelanggan per persona untuk membandingkan hasil (kurang dari "
+        "{min} pelanggan dalam perjalanan per persona).",
+    },
+}
+
+
+def _pt(report: ReportSpec, key: str, **values: object) -> str:
+    texts = _PERSONA_TEXT.get(report.language, _PERSONA_TEXT["en"])
+    return texts[key].format(**values)
+
+
+def _activity_words(column: str) -> str:
+    """``engagement_sessions`` -> ``sessions``: the column name without its feature group."""
+    from journeylib.features import FEATURE_GROUPS
+
+    head, _, rest = str(column).partition("_")
+    return _words(rest if head in FEATURE_GROUPS and rest else column)
+
+
+def _chosen(selection: pd.DataFrame) -> pd.Series:
+    chosen = selection[selection["chosen"].astype(bool)]
+    if chosen.empty:
+        raise ValueError("the selection table has no chosen k")
+    return chosen.iloc[0]
+
+
+def persona_inputs_summary(
+    customers: int, features: int, clustered: int, report: ReportSpec
+) -> str:
+    """How many customers and features there are, and how many features define the personas."""
+    return _pt(
+        report,
+        "inputs",
+        n=fmt_number(customers, report),
+        f=fmt_number(features, report),
+        c=fmt_number(clustered, report),
+    )
+
+
+def personas_found(
+    selection: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    learned: int,
+    customers: int,
+    method: str = "stability",
+    activity_column: str | None = None,
+    min_activity: float = 0,
+) -> str:
+    """How many personas there are, how that number was chosen and whom they were learned from.
+
+    Parameters
+    ----------
+    selection
+        ``PersonaModel.selection_``: one row per candidate k (k, stability, chosen, ...); a
+        single row means k was set in the configuration.
+    learned, customers
+        Customers learned from (``len(model.sample_index_)``) and customers assigned.
+    method
+        ``personas.selection``: stability, silhouette or bic.
+    activity_column, min_activity
+        The activity threshold the learners passed (none when ``min_activity`` is 0).
+    """
+    row = _chosen(selection)
+    k, lo, hi = int(row["k"]), int(selection["k"].min()), int(selection["k"].max())
+    key = "k_fixed" if len(selection) == 1 else f"k_{method}"
+    if key not in _PERSONA_TEXT["en"]:
+        key = "k_stability"
+    activity = (
+        _pt(
+            report,
+            "activity",
+            min=fmt_number(min_activity, report),
+            what=_activity_words(activity_column),
+        )
+        if activity_column and min_activity > 0
+        else ""
+    )
+    share = fmt_pct(learned / customers if customers else float("nan"), report)
+    return _pt(report, key, k=k, lo=lo, hi=hi) + _pt(
+        report,
+        "learned",
+        n=fmt_number(learned, report),
+        total=fmt_number(customers, report),
+        share=share,
+        activity=activity,
+    )
+
+
+def persona_stability(selection: pd.DataFrame, report: ReportSpec) -> str:
+    """The stability statement for the chosen k: stable, or a visible warning.
+
+    A k is stable when its least reproducible persona's mean bootstrap Jaccard index reaches
+    ``min_stability`` (``PersonaModel.selection_``); an unstable or unassessed solution is
+    always announced with a bold warning.
+    """
+    row = _chosen(selection)
+    s, t = row["stability"], float(row["min_stability"])
+    if pd.isna(s):
+        return _pt(report, "not_assessed")
+    values = {
+        "k": int(row["k"]),
+        "lo": int(selection["k"].min()),
+        "hi": int(selection["k"].max()),
+        "s": fmt_number(s, report, decimals=2),
+        "t": fmt_number(t, report, decimals=2),
+        "ari": fmt_number(row.get("stability_ari"), report, decimals=2),
+    }
+    if s >= t:
+        return _pt(report, "stable", **values)
+    return _pt(report, "unstable_fixed" if len(selection) == 1 else "unstable_auto", **values)
+
+
+def persona_learning_fallback(
+    n_active: int, customers: int, activity_column: str, min_activity: float, report: ReportSpec
+) -> str:
+    """Note shown when too few customers pass the activity threshold and everyone is learned
+    from (:func:`journeylib.personas.learning_spec`)."""
+    return _pt(
+        report,
+        "fallback",
+        n=fmt_number(n_active, report),
+        total=fmt_number(customers, report),
+        min=fmt_number(min_activity, report),
+        what=_activity_words(activity_column),
+    )
+
+
+def dropped_features(dropped: dict[str, str], report: ReportSpec) -> str | None:
+    """The features the model left out (``PersonaModel.dropped_features_``); None if none."""
+    if not dropped:
+        return None
+    names = ", ".join(f"`{name}` ({why})" for name, why in dropped.items())
+    return _pt(report, "dropped", n=fmt_number(len(dropped), report), names=names)
+
+
+def largest_persona(cards: pd.DataFrame, descriptions: dict, report: ReportSpec) -> str:
+    """The biggest persona (``persona_cards``: persona, persona_label, customers, share) and
+    the numbers that set it apart (``persona_descriptions``)."""
+    if cards.empty or cards["customers"].sum() == 0:
+        return _pt(report, "no_persona")
+    top = cards.sort_values(["customers", "persona"], ascending=[False, True]).iloc[0]
+    label = top["persona_label"] if "persona_label" in cards.columns else f"{top['persona']}"
+    return _pt(
+        report,
+        "largest",
+        label=label,
+        n=fmt_number(top["customers"], report),
+        share=fmt_pct(top["share"], report),
+        desc=descriptions.get(top["persona"], "–"),
+    )
+
+
+def persona_outcome_extremes(
+    outcomes: pd.DataFrame, report: ReportSpec, *, lapse_days: int, min_group: int = MIN_GROUP
+) -> str:
+    """Best and worst converting persona, and the persona with the most churn
+    (``persona_outcomes``; personas with fewer than ``min_group`` customers in the journey
+    are not singled out)."""
+    big = outcomes[outcomes["in_journey"] >= min_group]
+    if len(big) < 2:
+        return _pt(report, "too_few", min=fmt_number(min_group, report))
+    text = ""
+    conv = big[big["conversion_rate"].notna()]
+    if len(conv) >= 2:
+        ranked = conv.sort_values(["conversion_rate", "persona"], ascending=[False, True])
+        hi, lo = ranked.iloc[0], ranked.iloc[-1]
+        text += _pt(
+            report,
+            "conversion",
+            hi=hi["persona_label"],
+            hi_rate=fmt_pct(hi["conversion_rate"], report),
+            hi_n=fmt_number(hi["in_journey"], report),
+            lo=lo["persona_label"],
+            lo_rate=fmt_pct(lo["conversion_rate"], report),
+        )
+    churn = big[big["churn_rate"].notna()]
+    if len(churn) >= 2:
+        ranked = churn.sort_values(["churn_rate", "persona"], ascending=[False, True])
+        hi, lo = ranked.iloc[0], ranked.iloc[-1]
+        text += _pt(
+            report,
+            "churn",
+            hi=hi["persona_label"],
+            hi_rate=fmt_pct(hi["churn_rate"], report),
+            days=lapse_days,
+            lo=lo["persona_label"],
+            lo_rate=fmt_pct(lo["churn_rate"], report),
+        )
+    return text.strip() or _pt(report, "too_few", min=fmt_number(min_group, report))

@@ -25,11 +25,19 @@ attributes; a ``customer_id`` column is carried along, never clustered) and lear
 4. **The number of personas.** For every ``k`` in ``k_range``: KMeans (or a Gaussian mixture),
    its mean silhouette on a subsample (KMeans) or BIC (mixture), and its **stability**: the model
    is refitted on ``stability_resamples`` bootstrap resamples and each refit's labels are
-   compared with the full-sample labels on the customers the two share (adjusted Rand index,
-   ``stability_``). ``k="auto"`` takes the best silhouette (lowest BIC) among the stable ``k``
-   (mean ARI >= ``min_stability``); when no ``k`` is stable, the best one is kept, ``unstable_``
-   is set and a :class:`PersonaStabilityWarning` is raised, so an unstable solution is never
-   presented silently. The curve is ``selection_`` (:func:`plot_selection`).
+   compared with the full-sample labels on the customers the two share: every cluster's Jaccard
+   index with its best match in the refit, averaged over the resamples (Hennig's clusterwise
+   stability, as in R's ``fpc::clusterboot``). A k is as stable as its least reproducible
+   cluster; the adjusted Rand index is reported too (``stability_ari``), but a global index
+   barely notices one spurious split of a big group, so it does not decide. ``k="auto"`` with ``selection="stability"`` (the default) takes the
+   **largest stable k** (mean ARI >= ``min_stability``): the most detailed segmentation that
+   refits on resampled customers reproduce. Silhouette is reported but not used by default: on
+   behavioural data it nearly always peaks at k=2, at the coarsest real split (mobile versus
+   desktop shoppers, say), and hides finer groups that are just as reproducible.
+   ``selection="silhouette"`` (``"bic"`` for the mixture) takes the best score among the stable
+   k instead. When no ``k`` is stable, the most stable one is kept, ``unstable_`` is set and a
+   :class:`PersonaStabilityWarning` is raised, so an unstable solution is never presented
+   silently. The curve is ``selection_`` (:func:`plot_selection`).
 5. **Persona ids** are ordered by size in the learning sample (largest = 1), so the same data
    and seed give the same ids; ``predict``/``assign`` give every customer the nearest persona.
 
@@ -67,11 +75,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import QuantileTransformer, StandardScaler
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from journeylib.features import FEATURE_GROUPS
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
+
+    from journeylib.config import PersonaSpec
 
 __all__ = [
     "PersonaModel",
@@ -80,17 +91,31 @@ __all__ = [
     "persona_cards",
     "persona_descriptions",
     "persona_labels",
+    "persona_inputs",
     "persona_map",
+    "persona_model",
     "plot_persona_map",
     "plot_profile_heatmap",
     "plot_selection",
     "profile",
+    # personas along the journey
+    "MIN_LEARNERS",
+    "NO_STAGE",
+    "card_attributes",
+    "learning_spec",
+    "persona_feature_dictionary",
+    "persona_outcomes",
+    "persona_stage_matrix",
+    "persona_stages",
+    "plot_persona_outcomes",
+    "plot_persona_stages",
 ]
 
 log = logging.getLogger(__name__)
 
 ID = "customer_id"
 ALGORITHMS = ("kmeans", "gmm")
+SELECTIONS = ("stability", "silhouette", "bic")
 SCALINGS = ("log", "quantile", "standard")
 SELECTION_COLUMNS = (
     "k",
@@ -99,11 +124,37 @@ SELECTION_COLUMNS = (
     "inertia",
     "stability",
     "stability_sd",
+    "stability_ari",
     "min_stability",
     "stable",
     "chosen",
 )
 _CHUNK = 200_000  # rows per block when assigning: bounds memory at millions of customers
+
+
+def _best_jaccard(ref: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
+    """For each cluster of ``ref`` (0..k-1), the Jaccard index of its best match in ``other``;
+    NaN for a cluster with no member among the rows compared."""
+    k_other = int(other.max()) + 1 if other.size else 1
+    table = np.zeros((k, k_other))
+    np.add.at(table, (ref, other), 1)
+    union = table.sum(axis=1)[:, None] + table.sum(axis=0)[None, :] - table
+    with np.errstate(invalid="ignore", divide="ignore"):
+        best = np.max(np.where(union > 0, table / union, 0.0), axis=1)
+    best[table.sum(axis=1) == 0] = np.nan
+    return best
+
+
+def _row_means(m: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+        return np.nanmean(m, axis=1)
+
+
+def _min_mean(m: np.ndarray) -> float:
+    """Stability of a k: the mean Jaccard of its least reproducible cluster."""
+    means = _row_means(m)
+    return float(np.nanmin(means)) if not np.isnan(means).all() else np.nan
 
 
 class PersonaStabilityWarning(UserWarning):
@@ -252,6 +303,10 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         Number of personas; ``"auto"`` chooses it over ``k_range``.
     k_range : (int, int)
         Smallest and largest k tried by ``"auto"`` (inclusive).
+    selection : {"stability", "silhouette", "bic"}
+        How ``"auto"`` chooses k: the largest k whose bootstrap stability reaches
+        ``min_stability`` (the most detailed segmentation the data reproduces), the best
+        silhouette among the stable k, or the lowest BIC among the stable k (``algorithm="gmm"``).
     algorithm : {"kmeans", "gmm"}
         KMeans (k by silhouette) or a Gaussian mixture with ``covariance_type`` (k by BIC).
     scaling : {"log", "quantile", "standard"}
@@ -261,15 +316,18 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     stability_resamples : int
         Bootstrap refits per candidate k (0 skips the stability check, with a warning).
     min_stability : float
-        Mean adjusted Rand index below which a k counts as unstable.
+        Clusterwise stability below which a k counts as unstable: every persona's mean Jaccard
+        index with its best match in bootstrap refits must reach it (0.75 is Hennig's "stable";
+        below 0.5 a cluster "dissolves").
     sample_size : int
         Customers learned from (drawn with ``random_state``); everyone is assigned.
     random_state : int
         Seed of the sample, the clusterers, the silhouette subsample and the resamples.
     activity_column : str, optional
         A column of X measuring how much behaviour a customer has (e.g. ``engagement_sessions``);
-        with ``min_activity``, customers below it are assigned but not learned from. The column
-        is a feature too unless it is dropped from X.
+        with ``min_activity``, customers below it are assigned but not learned from. It only
+        picks the learners: it is not clustered on (how much a customer did is exposure, not a
+        trait of the persona).
     min_activity : float
         Threshold on ``activity_column``.
     missing_indicators : bool
@@ -282,6 +340,11 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         Customers the silhouette is computed on (it is quadratic in their number).
     stability_sample : int
         Customers the bootstrap resamples are drawn from.
+    n_threads : int or None
+        Threads of the clusterers' OpenMP/BLAS pools (``threadpoolctl``); None leaves them as
+        they are. 1 by default: KMeans' OpenMP threads spin-wait, and on a small machine shared
+        with other work (a notebook server, a scheduler, DuckDB) a fit that takes 7 s on one
+        thread took 104 s on two (``benchmarks/README.md``).
 
     Attributes
     ----------
@@ -305,10 +368,15 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     log_features_ : list of str
         Columns log-transformed (``scaling="log"``).
     selection_ : DataFrame
-        One row per candidate k: k, silhouette, bic, inertia, stability (mean ARI),
-        stability_sd, min_stability, stable, chosen.
+        One row per candidate k: k, silhouette, bic, inertia, stability (mean Jaccard of the
+        least reproducible cluster), stability_sd (spread of its per-resample minimum),
+        stability_ari (mean adjusted Rand index between refits and the full fit),
+        min_stability, stable, chosen.
     stability_ : DataFrame
-        One row per candidate k x resample: k, resample, ari, n_common.
+        One row per candidate k x resample: k, resample, ari, min_jaccard (the worst cluster's
+        best-match Jaccard), n_common (customers compared).
+    persona_stability_ : Series
+        Mean best-match Jaccard of each persona of the chosen k over the resamples.
     unstable_ : bool
         The chosen k's stability is below ``min_stability``.
     sample_index_ : ndarray
@@ -334,6 +402,7 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         self,
         k: int | str = "auto",
         k_range: tuple[int, int] = (2, 8),
+        selection: str = "stability",
         algorithm: str = "kmeans",
         scaling: str = "log",
         pca_components: float = 0.0,
@@ -348,9 +417,11 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         n_init: int = 3,
         silhouette_sample: int = 5_000,
         stability_sample: int = 5_000,
+        n_threads: int | None = 1,
     ) -> None:
         self.k = k
         self.k_range = k_range
+        self.selection = selection
         self.algorithm = algorithm
         self.scaling = scaling
         self.pca_components = pca_components
@@ -365,6 +436,7 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_init = n_init
         self.silhouette_sample = silhouette_sample
         self.stability_sample = stability_sample
+        self.n_threads = n_threads
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -375,6 +447,10 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     def _check_params(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if self.selection not in SELECTIONS:
+            raise ValueError(f"selection must be one of {SELECTIONS}, got {self.selection!r}")
+        if self.selection == "bic" and self.algorithm != "gmm":
+            raise ValueError('selection="bic" needs algorithm="gmm" (KMeans has no likelihood)')
         if self.scaling not in SCALINGS:
             raise ValueError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
         if not (isinstance(self.k, Integral) and self.k >= 2) and self.k != "auto":
@@ -392,6 +468,12 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError("stability_resamples must be an integer >= 0")
         if not (isinstance(self.min_stability, Real) and 0 < self.min_stability <= 1):
             raise ValueError(f"min_stability must be in (0, 1], got {self.min_stability!r}")
+        if self.n_threads is not None and not (
+            isinstance(self.n_threads, Integral) and self.n_threads >= 1
+        ):
+            raise ValueError(
+                f"n_threads must be None or a positive integer, got {self.n_threads!r}"
+            )
         for name in ("sample_size", "n_init", "silhouette_sample", "stability_sample"):
             value = getattr(self, name)
             if not (isinstance(value, Integral) and value >= 1):
@@ -413,6 +495,10 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
             self.
         """
         self._check_params()
+        with threadpool_limits(limits=self.n_threads):
+            return self._fit(X)
+
+    def _fit(self, X: pd.DataFrame) -> PersonaModel:  # noqa: N803
         _, feats = _split(X)
         n = len(feats)
         if n < 2:
@@ -442,13 +528,15 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         sample = feats.iloc[eligible]
 
         self.dropped_features_ = {}
-        for c in sample.columns:
+        # the activity column picks who is learned from; it is not a trait of the persona
+        candidates_cols = [c for c in sample.columns if c != self.activity_column]
+        for c in candidates_cols:
             v = sample[c]
             if v.isna().all():
                 self.dropped_features_[c] = "all missing"
             elif v.nunique(dropna=True) <= 1:
                 self.dropped_features_[c] = "constant"
-        self.features_ = [c for c in sample.columns if c not in self.dropped_features_]
+        self.features_ = [c for c in candidates_cols if c not in self.dropped_features_]
         if self.dropped_features_:
             log.info("features dropped: %s", self.dropped_features_)
         if not self.features_:
@@ -491,11 +579,24 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
                 }
             )
             stab += self._stability(Z, est, k)
-        self.stability_ = pd.DataFrame(stab, columns=["k", "resample", "ari", "n_common"])
+        jac = {}  # k -> clusters x resamples Jaccard (the estimator's own cluster numbering)
+        for k in candidates:
+            mats = [r["jaccard"] for r in stab if r["k"] == k and r["jaccard"] is not None]
+            jac[k] = np.column_stack(mats) if mats else np.full((k, 1), np.nan)
+        for r in stab:
+            m = r.pop("jaccard")
+            r["min_jaccard"] = (
+                float(np.nanmin(m)) if m is not None and not np.isnan(m).all() else np.nan
+            )
+        self.stability_ = pd.DataFrame(
+            stab, columns=["k", "resample", "ari", "min_jaccard", "n_common"]
+        )
         sel = pd.DataFrame(rows)
-        agg = self.stability_.groupby("k")["ari"].agg(["mean", "std"])
-        sel["stability"] = sel["k"].map(agg["mean"]).astype(float)
-        sel["stability_sd"] = sel["k"].map(agg["std"]).astype(float)
+        # a k is as stable as its least reproducible cluster (mean Jaccard over the resamples)
+        sel["stability"] = [_min_mean(jac[k]) for k in sel["k"]]
+        agg = self.stability_.groupby("k")
+        sel["stability_sd"] = sel["k"].map(agg["min_jaccard"].std()).astype(float)
+        sel["stability_ari"] = sel["k"].map(agg["ari"].mean()).astype(float)
         sel["min_stability"] = float(self.min_stability)
         sel["stable"] = sel["stability"] >= self.min_stability
         chosen = self._choose(sel)
@@ -505,8 +606,9 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         self.unstable_ = bool(self.stability_resamples > 0 and not stability >= self.min_stability)
         if self.unstable_:
             warnings.warn(
-                f"the {chosen} personas are unstable: mean adjusted Rand index {stability:.2f} "
-                f"between bootstrap refits is below min_stability={self.min_stability} "
+                f"the {chosen} personas are unstable: the least reproducible one has a mean Jaccard "
+                f"index of {stability:.2f} with its bootstrap refits, below "
+                f"min_stability={self.min_stability} "
                 f"(no k in {candidates[0]}..{candidates[-1]} reaches it); treat them as tentative",
                 PersonaStabilityWarning,
                 stacklevel=2,
@@ -520,6 +622,7 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
 
         est = fitted[chosen]
         self.estimator_ = est
+        cluster_jaccard = _row_means(jac[chosen])
         raw = est.predict(Z)
         centers = est.cluster_centers_ if self.algorithm == "kmeans" else est.means_
         sizes = np.bincount(raw, minlength=chosen)
@@ -530,6 +633,11 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         self.persona_of_cluster_[order] = np.arange(1, chosen + 1)
         self.cluster_centers_ = centers[order]
         self.n_personas_ = chosen
+        self.persona_stability_ = pd.Series(
+            cluster_jaccard[order],
+            index=pd.RangeIndex(1, chosen + 1, name="persona"),
+            name="stability",
+        )
         sample_labels = self.persona_of_cluster_[raw]
         self.profile_ = profile(sample[self.features_], sample_labels)
         self.persona_names_ = persona_labels(self.profile_)
@@ -596,10 +704,11 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         return float(silhouette_score(Z, labels, sample_size=size, random_state=self.random_state))
 
     def _stability(self, Z: np.ndarray, est: Any, k: int) -> list[dict[str, Any]]:
-        """ARI between the full-sample labels and each bootstrap refit, on the customers the
-        resample holds."""
+        """Refit on bootstrap resamples and compare with the full-sample labels on the customers
+        each resample holds: the adjusted Rand index, and for every cluster the Jaccard index
+        of its best match among the refit's clusters (Hennig's clusterwise stability)."""
         if self.stability_resamples == 0:
-            return [{"k": k, "resample": 0, "ari": np.nan, "n_common": 0}]
+            return [{"k": k, "resample": 0, "ari": np.nan, "n_common": 0, "jaccard": None}]
         rng = np.random.default_rng([self.random_state, k])
         base_idx = (
             np.sort(rng.choice(len(Z), self.stability_sample, replace=False))
@@ -616,14 +725,32 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
                 # a resample may hold fewer distinct points than k: sklearn warns, the ARI shows it
                 warnings.simplefilter("ignore")
                 refit = self._clusterer(k, self.random_state + 1 + b).fit(S[boot])
-            ari = adjusted_rand_score(ref[common], refit.predict(S[common]))
-            out.append({"k": k, "resample": b + 1, "ari": float(ari), "n_common": len(common)})
+            r, q = ref[common], refit.predict(S[common])
+            ari = adjusted_rand_score(r, q)
+            out.append(
+                {
+                    "k": k,
+                    "resample": b + 1,
+                    "ari": float(ari),
+                    "n_common": len(common),
+                    "jaccard": _best_jaccard(r, q, k),
+                }
+            )
         return out
 
     def _choose(self, sel: pd.DataFrame) -> int:
         if len(sel) == 1:
             return int(sel["k"].iat[0])
-        score = -sel["bic"] if self.algorithm == "gmm" else sel["silhouette"]
+        if self.selection == "stability" and self.stability_resamples > 0:
+            if sel["stable"].any():
+                # the finest segmentation that bootstrap refits reproduce
+                return int(sel.loc[sel["stable"], "k"].max())
+            best = sel["stability"].max()  # none is stable: the least unstable, flagged
+            return int(sel.loc[sel["stability"] == best, "k"].min())
+        use_bic = self.selection == "bic" or (
+            self.selection == "stability" and self.algorithm == "gmm"
+        )
+        score = -sel["bic"] if use_bic else sel["silhouette"]
         pool = sel[sel["stable"]] if sel["stable"].any() else sel
         score = score.loc[pool.index].fillna(-np.inf)
         best = score.max()
@@ -653,9 +780,10 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         probable component for the mixture)."""
         _, feats = self._features(X)
         out = np.empty(len(feats), dtype=int)
-        for start in range(0, len(feats), _CHUNK):
-            block = feats.iloc[start : start + _CHUNK]
-            out[start : start + len(block)] = self._raw_predict(self._space(block))
+        with threadpool_limits(limits=self.n_threads):
+            for start in range(0, len(feats), _CHUNK):
+                block = feats.iloc[start : start + _CHUNK]
+                out[start : start + len(block)] = self._raw_predict(self._space(block))
         return out
 
     def fit_predict(self, X: pd.DataFrame, y: object = None) -> np.ndarray:  # noqa: N803
@@ -788,6 +916,107 @@ def intensive_features(dictionary: pd.DataFrame) -> list[str]:
     unit = dictionary["unit"].astype(str).str.lower()
     keep = unit.str.contains(" per ", regex=False) | unit.str.startswith(_INTENSIVE_UNITS)
     return dictionary.loc[keep, "name"].astype(str).tolist()
+
+
+def persona_inputs(
+    features: pd.DataFrame,
+    spec: PersonaSpec | None = None,
+    *,
+    dictionary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The columns the personas are learned from, as configured by ``spec``.
+
+    Parameters
+    ----------
+    features
+        One row per customer with ``customer_id``: the table of
+        :func:`journeylib.features.customer_features` (``spec.features == "behaviour"``) or a
+        table of customer attributes (``"attributes"``).
+    spec
+        :class:`journeylib.config.PersonaSpec` (defaults when ``None``).
+    dictionary
+        Feature dictionary of ``features`` (default :func:`journeylib.features.feature_dictionary`
+        of its columns); only for the behaviour features.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, the clustering columns (``feature_set``: the intensive features or all,
+        minus ``exclude_features``; for attributes, ``attribute_columns`` or every numeric
+        column), then the activity column when it is used and not already one of them.
+    """
+    from journeylib.config import PersonaSpec
+
+    spec = spec or PersonaSpec()
+    if ID not in features.columns:
+        raise ValueError("the feature table needs a customer_id column")
+    if spec.features == "attributes":
+        cols = list(spec.attribute_columns) or [
+            c for c in features.columns if c != ID and pd.api.types.is_numeric_dtype(features[c])
+        ]
+        missing = [c for c in cols if c not in features.columns]
+        if missing:
+            raise ValueError(f"personas.attribute_columns not in the customer table: {missing}")
+    elif spec.feature_set == "intensive":
+        if dictionary is None:
+            from journeylib.features import feature_dictionary
+
+            dictionary = feature_dictionary(features.columns)
+        cols = intensive_features(dictionary)
+    else:
+        cols = [c for c in features.columns if c != ID]
+    unknown = [c for c in spec.exclude_features if c not in features.columns]
+    if unknown:
+        raise ValueError(f"personas.exclude_features not in the feature table: {unknown}")
+    cols = [c for c in cols if c not in set(spec.exclude_features)]
+    if not cols:
+        raise ValueError("no feature left to learn personas from (check personas.* in the config)")
+    activity = _activity_column(features, spec)
+    extra = [activity] if activity and activity not in cols else []
+    return features[[ID, *cols, *extra]]
+
+
+def _activity_column(features: pd.DataFrame, spec: PersonaSpec) -> str | None:
+    """The activity column in use: the configured one when the table has it; for behaviour
+    features it must be there."""
+    col = spec.activity_column or None
+    if col is None or spec.min_activity <= 0:
+        return None
+    if col not in features.columns:
+        if spec.features == "behaviour":
+            raise ValueError(f"personas.activity_column {col!r} is not a feature column")
+        return None
+    return col
+
+
+def persona_model(
+    spec: PersonaSpec | None = None, *, seed: int = 0, features: pd.DataFrame | None = None
+) -> PersonaModel:
+    """An unfitted :class:`PersonaModel` set up from the config's ``personas`` section.
+
+    ``features`` (the table the model will be fitted on) decides whether the activity column is
+    used: for attribute tables without it, everyone is learned from.
+    """
+    from journeylib.config import PersonaSpec
+
+    spec = spec or PersonaSpec()
+    activity = (
+        _activity_column(features, spec) if features is not None else (spec.activity_column or None)
+    )
+    return PersonaModel(
+        k=spec.k if spec.k else "auto",
+        k_range=(spec.k_min, spec.k_max),
+        selection=spec.selection,
+        algorithm=spec.algorithm,
+        scaling=spec.scaling,
+        pca_components=spec.pca_components,
+        stability_resamples=spec.stability_resamples,
+        min_stability=spec.min_stability,
+        sample_size=spec.sample_size,
+        random_state=seed,
+        activity_column=activity,
+        min_activity=spec.min_activity if activity else 0.0,
+    )
 
 
 # ---- profiles --------------------------------------------------------------------------------
@@ -1000,6 +1229,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:,.0f}"
     if u == "days":
         return f"{value:.0f} days"
+    if abs(value) >= 100:  # incomes, spend, counts: whole numbers with separators, not 2.68e+04
+        return f"{value:,.0f}"
     return f"{value:.3g}"
 
 
@@ -1179,7 +1410,9 @@ def plot_selection(selection: pd.DataFrame) -> go.Figure:
 
     use_bic = selection["bic"].notna().any()
     crit, title = ("bic", "BIC (lower is better)") if use_bic else ("silhouette", "silhouette")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(title, "stability (mean ARI)"))
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=(title, "stability (worst persona's mean Jaccard)")
+    )
     fig.add_trace(go.Scatter(x=selection["k"], y=selection[crit], mode="lines+markers", name=crit), 1, 1)  # fmt: skip
     err = selection["stability_sd"].fillna(0)
     fig.add_trace(
@@ -1276,5 +1509,492 @@ def plot_persona_map(coords: pd.DataFrame) -> go.Figure:
         yaxis={"title": f"component 2 ({ev[1]:.0%} of variance)"},
         legend={"title": "persona"},
         height=480,
+    )
+    return fig
+
+
+# ---- personas along the journey ---------------------------------------------------------------
+# How each persona moves through the journey stages of :mod:`journeylib.stages`, and the tables
+# the persona notebook needs around the model: which settings it learns with, the feature
+# dictionary with each column's role, the descriptive columns of the persona cards.
+if TYPE_CHECKING:  # pragma: no cover
+    from journeylib.stages import StageModel
+
+#: With fewer customers than this at or above ``personas.min_activity``, :func:`learning_spec`
+#: learns from every customer instead (a handful of customers cannot show a persona structure).
+MIN_LEARNERS = 20
+#: Stage of a customer without any stage signal up to the cut-off (:func:`persona_stages`).
+NO_STAGE = "(no stage)"
+
+
+def learning_spec(
+    features: pd.DataFrame, spec: PersonaSpec | None = None, *, min_learners: int = MIN_LEARNERS
+) -> tuple[PersonaSpec, int]:
+    """The persona settings to learn with, and how many customers pass the activity threshold.
+
+    Personas are learned from the customers whose ``personas.activity_column`` is at least
+    ``personas.min_activity``. When fewer than ``min_learners`` customers pass (and some do
+    not), the returned settings have ``min_activity = 0``: the personas are learned from every
+    customer, and the caller should say so.
+
+    Parameters
+    ----------
+    features
+        The table the personas are learned from (one row per customer).
+    spec
+        :class:`journeylib.config.PersonaSpec` (defaults when ``None``).
+    min_learners
+        Smallest number of customers worth learning from.
+
+    Returns
+    -------
+    (PersonaSpec, int)
+        The settings (``spec`` itself when it is kept) and the number of customers at or above
+        the threshold (every customer when no activity column is in use).
+
+    Examples
+    --------
+    >>> from journeylib.config import PersonaSpec
+    >>> X = pd.DataFrame({"customer_id": list("abc"), "engagement_sessions": [9, 1, 0]})
+    >>> spec, n_active = learning_spec(X, PersonaSpec(), min_learners=2)
+    >>> spec.min_activity, n_active
+    (0.0, 1)
+    """
+    from journeylib.config import PersonaSpec
+
+    spec = spec or PersonaSpec()
+    col = _activity_column(features, spec)
+    if col is None:
+        return spec, len(features)
+    activity = pd.to_numeric(features[col], errors="coerce")
+    n_active = int((activity >= spec.min_activity).sum())
+    if n_active >= min_learners or n_active >= len(features):
+        return spec, n_active
+    return spec.model_copy(update={"min_activity": 0.0}), n_active
+
+
+def persona_feature_dictionary(
+    features: pd.DataFrame,
+    inputs: pd.DataFrame,
+    *,
+    dictionary: pd.DataFrame | None = None,
+    dropped: Mapping[str, str] | None = None,
+    activity_column: str | None = None,
+) -> pd.DataFrame:
+    """The feature dictionary of a persona run: every column, what it means, what it did.
+
+    Parameters
+    ----------
+    features
+        The full feature (or attribute) table, one row per customer.
+    inputs
+        The columns the model is fitted on (:func:`persona_inputs`).
+    dictionary
+        ``name, group, unit, description, missing`` per feature
+        (:func:`journeylib.features.feature_dictionary`); ``None`` for an attribute table (the
+        group is then ``"attribute"`` and the texts are empty).
+    dropped
+        ``PersonaModel.dropped_features_``: fitted-on columns the model left out, with the reason.
+    activity_column
+        ``PersonaModel.activity_column``: in the inputs to pick the customers learned from, not
+        clustered on (role ``selects learners``).
+
+    Returns
+    -------
+    DataFrame
+        One row per column of ``features`` except ``customer_id``, in table order: name, group,
+        unit, description, missing (what a missing value means), missing_share (share of the
+        customers with it missing) and role: ``clustered``, ``dropped (<reason>)``,
+        ``selects learners`` (the activity column) or ``described`` (shown on profiles and
+        cards, not clustered on).
+    """
+    cols = [c for c in features.columns if c != ID]
+    docs = (
+        dictionary.set_index("name").reindex(cols)
+        if dictionary is not None
+        else pd.DataFrame(index=pd.Index(cols, name="name"))
+    )
+    out = pd.DataFrame({"name": cols})
+    for col, default in (
+        ("group", "attribute"),
+        ("unit", ""),
+        ("description", ""),
+        ("missing", ""),
+    ):
+        values = docs[col].to_numpy(dtype=object) if col in docs.columns else [None] * len(cols)
+        out[col] = pd.Series(
+            [default if pd.isna(v) else str(v) for v in values],
+            dtype="str",
+        )
+    out["missing_share"] = [
+        float(features[c].isna().mean()) if len(features) else float("nan") for c in cols
+    ]
+    fitted, dropped = set(inputs.columns), dict(dropped or {})
+    out["role"] = pd.Series(
+        [
+            f"dropped ({dropped[c]})"
+            if c in dropped
+            else "selects learners"
+            if c == activity_column
+            else "clustered"
+            if c in fitted
+            else "described"
+            for c in cols
+        ],
+        dtype="str",
+    )
+    return out
+
+
+def card_attributes(
+    customers: pd.DataFrame,
+    customer_stages: pd.DataFrame | None = None,
+    *,
+    max_levels: int = 12,
+) -> pd.DataFrame:
+    """Descriptive columns for :func:`persona_cards` (``extra=``): who the personas are.
+
+    Parameters
+    ----------
+    customers
+        The canonical customers table (``customer_id`` and attribute columns).
+    customer_stages
+        :func:`journeylib.stages.customer_stages`; its ``furthest_stage`` is added, with
+        :data:`NO_STAGE` for customers without a stage signal.
+    max_levels
+        Text and category columns with more distinct values than this are left out (a card
+        shows the three most common values; a column with hundreds is an identifier or free
+        text, not a description).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer of ``customers``: customer_id, its text/category columns with at
+        most ``max_levels`` distinct values (in table order), then ``furthest_stage``.
+    """
+    if ID not in customers.columns:
+        raise ValueError("customers needs a customer_id column")
+    keep = [
+        c
+        for c in customers.columns
+        if c != ID
+        and (
+            isinstance(customers[c].dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(customers[c])
+        )
+        and 0 < customers[c].nunique(dropna=True) <= max_levels
+    ]
+    out = customers[[ID, *keep]].drop_duplicates(ID).reset_index(drop=True)
+    if customer_stages is not None:
+        _require(customer_stages, "customer_stages", [ID, "furthest_stage"])
+        stage = out[[ID]].merge(
+            customer_stages[[ID, "furthest_stage"]].drop_duplicates(ID), on=ID, how="left"
+        )["furthest_stage"]
+        out["furthest_stage"] = stage.astype("str").where(stage.notna(), NO_STAGE)
+    return out
+
+
+def _require(df: pd.DataFrame, what: str, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} needs the column(s) {', '.join(missing)}")
+
+
+def _persona_frame(
+    assignments: pd.DataFrame, customer_stages: pd.DataFrame, stage_cols: list[str]
+) -> tuple[pd.DataFrame, list[Any], dict[Any, str]]:
+    """Assignments (one row per customer) left-joined with the stage columns; checks grains."""
+    _require(assignments, "assignments", [ID, "persona"])
+    _require(customer_stages, "customer_stages", [ID, *stage_cols])
+    for name, df in (("assignments", assignments), ("customer_stages", customer_stages)):
+        repeated = int(df[ID].duplicated().sum())
+        if repeated:
+            raise ValueError(
+                f"{name} must hold one row per customer_id; {repeated} id(s) are repeated"
+            )
+    left = assignments[assignments["persona"].notna()]
+    cols = [ID, "persona"] + (["persona_label"] if "persona_label" in left.columns else [])
+    merged = left[cols].merge(customer_stages[[ID, *stage_cols]], on=ID, how="left")
+    merged["in_journey"] = merged[ID].isin(customer_stages[ID])
+    names = (
+        left.drop_duplicates("persona").set_index("persona")["persona_label"].astype("str")
+        if "persona_label" in left.columns
+        else pd.Series(dtype="str")
+    )
+    personas = sorted(pd.unique(left["persona"]))
+    labels = {p: str(names.get(p, f"Persona {p}")) for p in personas}
+    return merged, personas, labels
+
+
+def persona_stages(
+    assignments: pd.DataFrame,
+    customer_stages: pd.DataFrame,
+    model: StageModel | None = None,
+) -> pd.DataFrame:
+    """Persona x furthest journey stage: how far each persona's customers have come.
+
+    Parameters
+    ----------
+    assignments
+        One row per customer: ``customer_id``, ``persona`` and optionally ``persona_label``
+        (:meth:`PersonaModel.assign`). Customers without a persona are left out.
+    customer_stages
+        One row per customer with a stage signal: ``customer_id``, ``furthest_stage``
+        (:func:`journeylib.stages.customer_stages`). Assigned customers missing from it have no
+        stage signal up to the cut-off and count under :data:`NO_STAGE`.
+    model
+        The stage model ``customer_stages`` was computed with (default stages when ``None``).
+
+    Returns
+    -------
+    DataFrame
+        One row per persona x stage, every stage listed (zeros included): persona,
+        persona_label, stage_no (0 for :data:`NO_STAGE`, then 1.. in journey order), stage,
+        customers, share (of the persona's customers; the shares of a persona sum to 1).
+
+    Raises
+    ------
+    ValueError
+        A missing column, a repeated customer_id, or a furthest stage the model does not have.
+    """
+    from journeylib.stages import StageModel
+
+    model = model or StageModel()
+    merged, personas, labels = _persona_frame(assignments, customer_stages, ["furthest_stage"])
+    stages = [NO_STAGE, *model.names]
+    known = merged["furthest_stage"].isna() | merged["furthest_stage"].isin(model.names)
+    if not known.all():
+        unknown = sorted(pd.unique(merged.loc[~known, "furthest_stage"].astype("str")))
+        raise ValueError(
+            f"{int((~known).sum())} customer(s) have a furthest_stage the stage model does not "
+            f"list ({', '.join(unknown[:10])}): compute customer_stages with the same model"
+        )
+    stage = merged["furthest_stage"].astype("str").where(merged["furthest_stage"].notna(), NO_STAGE)
+    counts = (
+        pd.crosstab(merged["persona"], stage)
+        if len(merged)
+        else pd.DataFrame(index=pd.Index([], name="persona"))
+    )
+    counts = counts.reindex(index=personas, columns=stages, fill_value=0)
+    out = (
+        counts.rename_axis(index="persona", columns="stage")
+        .stack()
+        .rename("customers")
+        .reset_index()
+    )
+    out.insert(1, "persona_label", pd.Series(out["persona"].map(labels), dtype="str"))
+    out.insert(
+        2, "stage_no", out["stage"].map({s: i for i, s in enumerate(stages)}).astype("int64")
+    )
+    out["stage"] = out["stage"].astype("str")
+    out["customers"] = out["customers"].astype("int64")
+    totals = out.groupby("persona")["customers"].transform("sum")
+    out["share"] = out["customers"] / totals.where(totals > 0)
+    return out
+
+
+def _signal_stage(model: StageModel, kind: str) -> str | None:
+    """Name of the first stage with a derived signal of ``kind`` (``order``,
+    ``repeat_purchase``), or None."""
+    for rule in model.rules:
+        if any(sig.kind == kind for sig in rule.signals):
+            return rule.name
+    return None
+
+
+def persona_outcomes(
+    assignments: pd.DataFrame,
+    customer_stages: pd.DataFrame,
+    model: StageModel | None = None,
+    *,
+    features: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per persona: conversion, retention and churn along the journey.
+
+    Every rate counts customers *in the journey*: those with a stage signal up to the cut-off
+    (a row in ``customer_stages``), the denominator of the headline conversion KPI.
+
+    * ``converted``: customers in the journey who ordered. With ``features`` (the customer
+      feature table), ``rfm_frequency > 0``, the definition of the conversion KPI
+      (:mod:`journeylib.kpi`). Without it, customers who entered the stage signalled by every
+      order (``decision`` by default); when that stage also has event rules (add_to_cart ...),
+      this counts customers who got that far without buying too, so pass ``features``.
+      ``conversion_rate = converted / in_journey``.
+    * ``retained``: converted customers who entered the stage signalled by a repeat purchase
+      (``retention``: a second order within the rule's days); ``retention_rate = retained /
+      converted``. Recent first-time buyers have had less time to come back (no censoring).
+    * ``lapsed``: customers in the journey with no activity in the stage model's ``lapse_days``
+      before the cut-off (``customer_stages.lapsed``); ``churn_rate = lapsed / in_journey``.
+
+    A stage is *entered* when its ``entered_<stage>`` date is set (as in
+    :func:`journeylib.stages.stage_conversion`), not when the furthest stage lies beyond it:
+    a customer can reach advocacy through a review without a repeat order.
+
+    Parameters
+    ----------
+    assignments
+        One row per customer: ``customer_id``, ``persona`` [, ``persona_label``].
+    customer_stages
+        :func:`journeylib.stages.customer_stages` computed with ``model``: ``customer_id``,
+        ``lapsed`` and the ``entered_<stage>`` columns of the order and repeat-purchase stages.
+    model
+        The stage model (default stages when ``None``).
+    features
+        Optional table with ``customer_id`` and ``rfm_frequency`` (orders up to the cut-off).
+
+    Returns
+    -------
+    DataFrame
+        One row per persona: persona, persona_label, customers, in_journey, converted,
+        conversion_rate, retained, retention_rate, lapsed, churn_rate. Counts are integers;
+        a rate is NaN when its denominator is 0 or the stage model has no such stage (then its
+        count is 0 too).
+    """
+    from journeylib.stages import StageModel
+
+    model = model or StageModel()
+    order_stage = _signal_stage(model, "order")
+    repeat_stage = _signal_stage(model, "repeat_purchase")
+    stage_cols = ["lapsed"] + [f"entered_{s}" for s in (order_stage, repeat_stage) if s]
+    merged, personas, labels = _persona_frame(assignments, customer_stages, stage_cols)
+    in_journey = merged["in_journey"].to_numpy(dtype=bool)
+    if features is not None:
+        _require(features, "features", [ID, "rfm_frequency"])
+        orders = merged[[ID]].merge(
+            features[[ID, "rfm_frequency"]].drop_duplicates(ID), on=ID, how="left"
+        )["rfm_frequency"]
+        converted = in_journey & (pd.to_numeric(orders).fillna(0).to_numpy(dtype=float) > 0)
+        has_conversion = True
+    elif order_stage:
+        converted = in_journey & merged[f"entered_{order_stage}"].notna().to_numpy()
+        has_conversion = True
+    else:
+        converted, has_conversion = np.zeros(len(merged), dtype=bool), False
+    retained = (
+        converted & merged[f"entered_{repeat_stage}"].notna().to_numpy()
+        if repeat_stage
+        else np.zeros(len(merged), dtype=bool)
+    )
+    lapsed = in_journey & merged["lapsed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    flags = pd.DataFrame(
+        {
+            "persona": merged["persona"].to_numpy(),
+            "customers": 1,
+            "in_journey": in_journey,
+            "converted": converted,
+            "retained": retained,
+            "lapsed": lapsed,
+        }
+    )
+    out = flags.groupby("persona").sum().reindex(personas).astype("int64").reset_index()
+    out.insert(1, "persona_label", pd.Series(out["persona"].map(labels), dtype="str"))
+
+    def rate(num: str, den: str, defined: bool) -> pd.Series:
+        d = out[den].where(out[den] > 0).astype(float)
+        return out[num] / d if defined else pd.Series(np.nan, index=out.index)
+
+    out["conversion_rate"] = rate("converted", "in_journey", has_conversion)
+    out["retention_rate"] = rate("retained", "converted", has_conversion and bool(repeat_stage))
+    out["churn_rate"] = rate("lapsed", "in_journey", True)
+    cols = [
+        "persona",
+        "persona_label",
+        "customers",
+        "in_journey",
+        "converted",
+        "conversion_rate",
+        "retained",
+        "retention_rate",
+        "lapsed",
+        "churn_rate",
+    ]
+    return out[cols]
+
+
+def _persona_axis(table: pd.DataFrame) -> list[str]:
+    rows = table.drop_duplicates("persona").sort_values("persona")
+    if "persona_label" not in rows.columns:
+        return [f"{p}" for p in rows["persona"]]
+    return [f"{p}: {lab}" for p, lab in zip(rows["persona"], rows["persona_label"], strict=True)]
+
+
+def persona_stage_matrix(table: pd.DataFrame, *, value: str = "share") -> pd.DataFrame:
+    """:func:`persona_stages` wide: one row per persona (persona, persona_label), one column
+    per stage in journey order holding ``value`` (``share`` or ``customers``)."""
+    stages = table.drop_duplicates("stage").sort_values("stage_no")["stage"].tolist()
+    index = ["persona", "persona_label"] if "persona_label" in table.columns else ["persona"]
+    wide = table.pivot(index=index, columns="stage", values=value).sort_index()
+    wide = wide.reindex(columns=stages).reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def plot_persona_stages(
+    table: pd.DataFrame, *, stage_labels: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Heatmap of :func:`persona_stages`: each persona's customers by furthest stage (row
+    shares; persona 1 on top). ``stage_labels`` maps stage names to display labels."""
+    import plotly.graph_objects as go
+
+    stages = table.drop_duplicates("stage").sort_values("stage_no")["stage"].tolist()
+    wide = persona_stage_matrix(table)[stages]
+    z = wide.to_numpy(dtype=float)
+    counts = persona_stage_matrix(table, value="customers")[stages].to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[(stage_labels or {}).get(s, s) for s in stages],
+            y=_persona_axis(table),
+            colorscale="Greens",
+            zmin=0,
+            zmax=1,
+            text=[["" if np.isnan(v) else f"{v:.0%}" for v in row] for row in z],
+            texttemplate="%{text}",
+            customdata=counts,
+            hovertemplate="%{y}<br>furthest stage %{x}: %{z:.1%} (%{customdata} customers)"
+            "<extra></extra>",
+            colorbar={"title": "share of persona"},
+        )
+    )
+    fig.update_layout(
+        title="How far each persona has come: furthest journey stage",
+        xaxis={"title": "furthest stage"},
+        yaxis={"title": "persona", "autorange": "reversed"},
+        height=200 + 40 * len(wide),
+        margin={"l": 300, "t": 60, "b": 50},
+    )
+    return fig
+
+
+def plot_persona_outcomes(outcomes: pd.DataFrame) -> go.Figure:
+    """Grouped bars of :func:`persona_outcomes`: conversion, retention and churn per persona."""
+    import plotly.graph_objects as go
+
+    rows = outcomes.sort_values("persona")
+    names = _persona_axis(rows)
+    fig = go.Figure()
+    for col, title in (
+        ("conversion_rate", "conversion (bought)"),
+        ("retention_rate", "retention (bought again, of buyers)"),
+        ("churn_rate", "churn (lapsed)"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=rows[col],
+                y=names,
+                orientation="h",
+                name=title,
+                text=[("" if pd.isna(v) else f"{v:.0%}") for v in rows[col]],
+                textposition="outside",
+            )
+        )
+    fig.update_layout(
+        title="Outcomes by persona (customers in the journey)",
+        barmode="group",
+        xaxis={"title": "share", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"autorange": "reversed"},
+        height=220 + 70 * len(rows),
+        margin={"l": 300, "t": 60, "b": 50},
+        legend={"orientation": "h", "y": -0.15},
     )
     return fig

@@ -11,13 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from notebook_runs import run_notebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
 
 def test_notebook_runs_on_a_path_table_from_the_config(repo_root, shared_datasets, tmp_path):
-    import papermill
-
     cfg = yaml.safe_load((repo_root / "configs" / "demo.yaml").read_text())
     cfg["client"] = "pathtable"
     cfg["attribution"] = {
@@ -25,31 +24,11 @@ def test_notebook_runs_on_a_path_table_from_the_config(repo_root, shared_dataset
         "bootstrap_samples": 20,
         "markov_max_order": 2,
     }
-    cfg["output"] = {
-        "processed_dir": str(tmp_path / "processed"),
-        "reports_dir": str(tmp_path / "reports"),
-    }
-    config = tmp_path / "pathtable.yaml"
-    config.write_text(yaml.safe_dump(cfg))
-    out = tmp_path / "out"
-    nb = papermill.execute_notebook(
-        str(repo_root / "notebooks" / "20_touchpoints_attribution.ipynb"),
-        str(tmp_path / "executed.ipynb"),
-        parameters={"config_path": str(config), "output_dir": str(out)},
-        cwd=str(repo_root / "notebooks"),
-        kernel_name="python3",
-        progress_bar=False,
-    )
+    out, text = run_notebook(repo_root, tmp_path, "20_touchpoints_attribution", cfg)
     credit = pd.read_parquet(out / "tables" / "credit_by_model.parquet")
     per_model = credit.groupby("model")["conversions"].sum()
     assert len(per_model) == 10
     assert np.allclose(per_model.to_numpy(), 19_785)  # Data.csv: 19,785 conversions
     summary = pd.read_parquet(out / "tables" / "path_summary.parquet")
     assert summary.loc[0, "paths"] == 10_000 and summary.loc[0, "non_converting"] == 68_602
-    text = "".join(
-        "".join(o.get("data", {}).get("text/markdown", ""))
-        for c in nb.cells
-        if c.cell_type == "code"
-        for o in c.get("outputs", [])
-    )
     assert "no touch times, so the time lag is not shown" in text

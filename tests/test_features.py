@@ -175,6 +175,66 @@ def test_engagement_by_hand(feats):
     )
 
 
+def test_days_between_sessions_by_hand(feats):
+    # a: sessions start 1 Mar 10:00, 5 Mar 09:00, 10 Mar 23:00: 9 days 13 h over 2 gaps.
+    # b: b1 12:00 and b2 18:00 on 2 March: 6 h = 0.25 day over 1 gap.
+    # d has one session: a gap is undefined (NaN), as it is for c and f without sessions.
+    _check(
+        feats,
+        {
+            "engagement_days_between_sessions": {
+                "a": (9 + 13 / 24) / 2,
+                "b": 0.25,
+                "c": NAN,
+                "d": NAN,
+                "f": NAN,
+            }
+        },
+    )
+
+
+def test_browse_mix_and_price_level_by_hand():
+    # Events carrying a product_id show interest before (or without) buying. Typical list
+    # prices: home sqrt(100 * 25) = 50, toys sqrt(30 * 120) = 60 (the PRODUCTS table).
+    # a looks at P1 (home, 100 -> 2.0), P2 (home, 25 -> 0.5) and P4 (toys, 120 -> 2.0), and at an
+    #   unknown product P9 (counted, but no category or price): shares home 2/3, toys 1/3;
+    #   price level = geometric mean (2.0 * 0.5 * 2.0) ** (1/3) = 2 ** (1/3).
+    # b looks at P3 twice (toys, 30 -> 0.5): toys 1.0, price level 0.5.
+    # d has an event without a product: 0 product events, shares and price level undefined.
+    ev = _events(
+        [
+            ("a", "2025-03-01 10:00", "view_item", "a1", "email", "mobile"),
+            ("a", "2025-03-01 10:01", "view_item", "a1", "email", "mobile"),
+            ("a", "2025-03-01 10:02", "add_to_cart", "a1", "email", "mobile"),
+            ("a", "2025-03-01 10:03", "view_item", "a1", "email", "mobile"),
+            ("a", "2025-03-01 10:04", "page_view", "a1", "email", "mobile"),
+            ("b", "2025-03-02 12:00", "view_item", "b1", "social", "tablet"),
+            ("b", "2025-03-02 12:01", "view_item", "b1", "social", "tablet"),
+            ("d", "2025-03-09 08:00", "page_view", "d1", "paid_search", "mobile"),
+            ("d", "2025-03-12 08:00", "view_item", "d2", "paid_search", "mobile"),  # too late
+        ]
+    )
+    ev["product_id"] = ["P1", "P2", "P4", "P9", None, "P3", "P3", None, "P1"]
+    got = F.customer_features(_engine(events=ev), as_of=AS_OF, include="browse").set_index(
+        "customer_id"
+    )
+    _check(
+        got,
+        {
+            "browse_product_events": {"a": 4, "b": 2, "c": 0, "d": 0, "f": 0},
+            "browse_category_share_home": {"a": 2 / 3, "b": 0.0, "c": NAN, "d": NAN, "f": NAN},
+            "browse_category_share_toys": {"a": 1 / 3, "b": 1.0, "c": NAN, "d": NAN, "f": NAN},
+            "browse_category_share_baby_kids": {"a": 0.0, "b": 0.0, "c": NAN, "d": NAN, "f": NAN},
+            "browse_price_index": {"a": 2 ** (1 / 3), "b": 0.5, "c": NAN, "d": NAN, "f": NAN},
+        },
+    )
+    docs = F.feature_dictionary(got.columns).set_index("name")
+    assert docs.loc["browse_category_share_toys", "group"] == "browse"
+    # events without product_id (the hand-worked shop): no browse columns, nothing made up
+    plain = F.customer_features(_engine(), as_of=AS_OF, include="browse")
+    assert not any(c.startswith("browse_") for c in plain.columns)
+
+
 def test_channel_and_device_mix_by_hand(feats):
     # a: 2 of 3 sessions by email (a1, a3), 1 direct; 2 on mobile, 1 on desktop.
     # b: both sessions social; b1 on tablet, b2 on mobile. d: one paid_search mobile session.

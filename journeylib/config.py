@@ -440,6 +440,106 @@ class PersonaSpec(_Model):
         return self
 
 
+class ChurnCosts(_Model):
+    """The money behind the operating threshold of the churn model (``churn.costs``).
+
+    A retention offer goes to every customer whose churn probability is at least the threshold;
+    it costs ``offer_cost`` per customer contacted, whether or not they would have left, and keeps
+    ``save_rate`` of the would-be churners it reaches, each worth ``churn_value``. Contacting a
+    customer pays off when ``probability x save_rate x churn_value > offer_cost``, so the
+    threshold is ``offer_cost / (save_rate x churn_value)``. The defaults are placeholders: state
+    the client's figures (in the report currency).
+    """
+
+    offer_cost: float = Field(default=10.0, ge=0, description="cost of one retention offer")
+    churn_value: float = Field(
+        default=100.0, gt=0, description="value lost when a customer churns (e.g. margin of a year)"
+    )
+    save_rate: float = Field(
+        default=0.3, gt=0, le=1, description="share of contacted would-be churners the offer keeps"
+    )
+
+
+class ChurnSpec(_Model):
+    """Churn labels and models (notebook ``40_churn``).
+
+    Two kinds of data. **Labelled** (contractual) data name a ``label_column`` of the customers
+    table (e.g. a yes/no ``churn`` typed boolean in the mapping) and the ``feature_columns`` to
+    learn from. **Non-contractual** data (events/orders; ``label_column`` unset) get labels from a
+    cut-off and a horizon: customers ``eligible`` at the cut-off churn when they show no
+    ``activity`` in the ``horizon_days`` after it; features come from the feature table.
+    """
+
+    label_column: str | None = Field(
+        default=None,
+        description="labelled data: the customers column holding churn (yes/no); unset: labels "
+        "from a cut-off and horizon_days",
+    )
+    feature_columns: list[str] = Field(
+        default_factory=list,
+        description="labelled data: customers columns to learn from (empty: every attribute "
+        "column except the label, customer_id, dates and ingest's bookkeeping)",
+    )
+    horizon_days: int = Field(
+        default=60, ge=1, le=730, description="churned = no activity in this many days after as_of"
+    )
+    activity: Literal["orders", "any"] = Field(
+        default="any",
+        description="what counts as activity: orders only, or any event, order or feedback",
+    )
+    eligible: Literal["active", "buyers"] = Field(
+        default="active",
+        description="who is labelled: active = activity within lookback_days before the cut-off; "
+        "buyers = at least one order before it (within lookback_days when set)",
+    )
+    lookback_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="eligibility window before the cut-off; unset: lapse_days for active, all "
+        "history for buyers",
+    )
+    gap_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="days between the training and the test cut-off (at least horizon_days, so "
+        "training labels never read the test window); unset: horizon_days",
+    )
+    by_customer: bool = Field(
+        default=True,
+        description="non-contractual data: test customers are never training customers (on top "
+        "of the time split)",
+    )
+    test_size: float = Field(
+        default=0.3, gt=0, lt=1, description="share of customers held out for the test"
+    )
+    model: Literal["auto", "logistic", "hgb"] = Field(
+        default="auto",
+        description="logistic regression, histogram gradient boosting, or the better of the two "
+        "on a validation split (auto)",
+    )
+    calibration: Literal["auto", "isotonic", "sigmoid", "none"] = Field(
+        default="auto", description="probability calibration; auto: the lower validation Brier"
+    )
+    selection_metric: Literal["roc_auc", "average_precision"] = Field(
+        default="roc_auc", description="how model: auto compares the models"
+    )
+    sample_size: int = Field(
+        default=100_000, ge=100, description="customers the model is fitted on; all are scored"
+    )
+    costs: ChurnCosts = ChurnCosts()
+
+    @model_validator(mode="after")
+    def _windows(self) -> ChurnSpec:
+        if self.gap_days is not None and self.gap_days < self.horizon_days:
+            raise ValueError(
+                "churn.gap_days must be at least churn.horizon_days: otherwise the training "
+                "labels read days after the test cut-off"
+            )
+        if self.label_column is not None and self.label_column in self.feature_columns:
+            raise ValueError("churn.label_column must not be one of churn.feature_columns")
+        return self
+
+
 class ReportSpec(_Model):
     title: str = "Customer Journey Report"
     language: Literal["en", "id"] = "en"
@@ -495,6 +595,7 @@ class Config(_Model):
     journey: JourneySpec = JourneySpec()
     attribution: AttributionSpec = AttributionSpec()
     personas: PersonaSpec = PersonaSpec()
+    churn: ChurnSpec = ChurnSpec()
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )

@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -527,6 +527,47 @@ class ChurnSpec(_Model):
         default=100_000, ge=100, description="customers the model is fitted on; all are scored"
     )
     costs: ChurnCosts = ChurnCosts()
+    clv_horizon_months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description="customer value (transaction data): months of expected future purchases in "
+        "the CLV (periods of 30 days)",
+    )
+    clv_discount_rate: float = Field(
+        default=0.01,
+        ge=0,
+        lt=1,
+        description="customer value: discount rate per month (0.01 = about 12.7% a year)",
+    )
+    value_column: str | None = Field(
+        default=None,
+        description="a numeric customers column used as each customer's value in the at-risk "
+        "list when no CLV is estimated (labelled data, e.g. monthly_charges); unset: the CLV, "
+        "else revenue to date for transaction data, else none (ranked by probability)",
+    )
+    at_risk_top_n: int = Field(
+        default=1000,
+        ge=1,
+        description="at-risk customers given per-customer reasons (the report shows the first "
+        "20); every scored customer is saved",
+    )
+    survival_inactivity_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="survival view (transaction data): days without activity after which a "
+        "customer counts as gone; unset: lapse_days",
+    )
+    tenure_column: str | None = Field(
+        default=None,
+        description="survival view (labelled data): customers column holding each customer's "
+        "tenure (e.g. months); unset: no survival view for labelled data",
+    )
+    survival_by: str | None = Field(
+        default=None,
+        description="survival view (labelled data): customers column to draw one curve per "
+        "value of (e.g. contract)",
+    )
 
     @model_validator(mode="after")
     def _windows(self) -> ChurnSpec:
@@ -537,6 +578,234 @@ class ChurnSpec(_Model):
             )
         if self.label_column is not None and self.label_column in self.feature_columns:
             raise ValueError("churn.label_column must not be one of churn.feature_columns")
+        if self.survival_by is not None and self.tenure_column is None:
+            raise ValueError("churn.survival_by needs churn.tenure_column (the curves' durations)")
+        return self
+
+
+class RecommendSpec(_Model):
+    """Product recommendations from orders (notebook ``50_recommendations``).
+
+    Item-to-item collaborative filtering (:class:`journeylib.recommend.ItemKNN`): each product a
+    customer bought votes for its ``neighbours`` most similar products (similarity from customers
+    buying both); popularity (by persona when personas exist) for customers without orders and
+    to fill short lists. Evaluated offline on a time split: trained on orders before the last
+    ``test_days`` days, tested on what customers bought in them.
+    """
+
+    k: int = Field(default=10, ge=1, le=100, description="products recommended per customer")
+    similarity: Literal["cosine", "bm25", "jaccard"] = Field(
+        default="cosine",
+        description="item-item similarity from co-purchases: cosine, BM25-weighted dot product "
+        "(down-weights heavy buyers and very popular items) or Jaccard",
+    )
+    neighbours: int = Field(
+        default=50, ge=1, le=1000, description="most similar products kept per product"
+    )
+    exclude_bought: bool = Field(
+        default=True,
+        description="never recommend a product the customer already bought (and evaluate on "
+        "products new to each customer)",
+    )
+    min_item_support: int = Field(
+        default=2,
+        ge=1,
+        description="products bought by fewer customers get no similar products (their "
+        "similarities rest on one basket)",
+    )
+    popularity_weight: float | Literal["auto"] = Field(
+        default=0.0,
+        description="blend of the item-kNN score (each customer's scores divided by their "
+        "largest) with product popularity (share of the most popular): 0 = item-kNN only, "
+        "1 = popularity only; auto = the best of 0, 0.1, ..., 1 by recall@k on a validation "
+        "window just before the test window",
+    )
+    interaction: Literal["binary", "orders"] = Field(
+        default="binary",
+        description="what a customer x product cell holds: 1 if bought (binary) or the number of "
+        "orders containing the product",
+    )
+    half_life_days: float | None = Field(
+        default=None,
+        gt=0,
+        description="recency weighting: a purchase counts 0.5 ** (age in days / half_life_days) "
+        "at the cut-off (its last purchase); unset: no decay",
+    )
+    lookback_days: int | None = Field(
+        default=None, ge=1, description="learn from orders in this many days before the cut-off"
+    )
+    max_per_category: int | None = Field(
+        default=None,
+        ge=1,
+        description="diversity: at most this many products of one category in a top-k (filled "
+        "from other categories in score order; back-filled when too few categories); unset: off",
+    )
+    test_days: int = Field(
+        default=30, ge=1, le=365, description="evaluation: the last days of data held out"
+    )
+    popularity_by_persona: bool = Field(
+        default=True,
+        description="customers without orders get their persona's most bought products (global "
+        "popularity without personas)",
+    )
+    min_persona_customers: int = Field(
+        default=30,
+        ge=1,
+        description="a persona with fewer buyers uses the global popularity instead of its own",
+    )
+
+    @field_validator("popularity_weight")
+    @classmethod
+    def _weight_range(cls, value: float | str) -> float | str:
+        if value != "auto" and not 0 <= float(value) <= 1:
+            raise ValueError("popularity_weight must be between 0 and 1, or auto")
+        return value
+
+
+RiskBand = Literal["high", "medium", "low"]
+
+
+class PlaybookCondition(_Model):
+    """When a playbook rule applies; every condition given must hold (unset = any)."""
+
+    stage: list[str] = Field(
+        default_factory=list, description="furthest journey stage, any of these (stage names)"
+    )
+    persona: list[str | int] = Field(
+        default_factory=list, description="persona ids or labels, any of these"
+    )
+    churn_risk: list[RiskBand] = Field(default_factory=list, description="churn risk band")
+    value: list[RiskBand] = Field(default_factory=list, description="customer value band")
+    abandoned_cart: bool | None = Field(
+        default=None, description="left a cart without buying in the last recent_days"
+    )
+    friction: bool | None = Field(
+        default=None, description="hit a friction event in the last recent_days"
+    )
+    satisfied: bool | None = Field(
+        default=None, description="a promoter (mean NPS >= 9) or mean review >= 4"
+    )
+    lapsed: bool | None = Field(
+        default=None, description="no activity in the lapse_days before the cut-off"
+    )
+    orders_min: int | None = Field(default=None, ge=0, description="at least this many orders")
+    orders_max: int | None = Field(default=None, ge=0, description="at most this many orders")
+
+
+class PlaybookAction(_Model):
+    """An action the client can take, in the report languages."""
+
+    label: str = Field(description="English wording")
+    label_id: str = Field(description="Bahasa Indonesia wording")
+    channel: str = Field(default="email", description="where it is delivered")
+
+
+class PlaybookRule(_Model):
+    """One rule: the first rule whose conditions hold gives a customer's action."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    action: str
+    when: PlaybookCondition = PlaybookCondition()
+
+
+def _default_actions() -> dict[str, PlaybookAction]:
+    a = PlaybookAction
+    return {
+        "win_back_offer": a(
+            label="Win-back offer", label_id="Penawaran khusus agar kembali berbelanja"
+        ),
+        "cart_recovery_email": a(
+            label="Cart recovery email", label_id="Email pengingat keranjang belanja"
+        ),
+        "service_recovery": a(
+            label="Apology and service follow-up",
+            label_id="Permintaan maaf dan tindak lanjut layanan",
+            channel="customer_service",
+        ),
+        "re_engagement": a(label="Re-engagement reminder", label_id="Pengingat untuk kembali"),
+        "review_referral_request": a(
+            label="Review or referral request", label_id="Permintaan ulasan atau referensi"
+        ),
+        "onboarding_tips": a(
+            label="Onboarding and usage tips", label_id="Tips penggunaan untuk pembeli baru"
+        ),
+        "loyalty_reward": a(
+            label="Loyalty reward for repeat buyers",
+            label_id="Hadiah loyalitas untuk pelanggan setia",
+        ),
+        "comparison_content": a(
+            label="Retarget with comparison content",
+            label_id="Retargeting dengan konten perbandingan produk",
+            channel="ads",
+        ),
+        "welcome_content": a(
+            label="Welcome content and first-order incentive",
+            label_id="Konten sambutan dan insentif pembelian pertama",
+            channel="ads",
+        ),
+    }
+
+
+def _default_rules() -> list[PlaybookRule]:
+    r, w = PlaybookRule, PlaybookCondition
+    return [
+        r(name="win_back", action="win_back_offer", when=w(churn_risk=["high"], value=["high"])),
+        r(name="cart_recovery", action="cart_recovery_email", when=w(abandoned_cart=True)),
+        r(name="service_recovery", action="service_recovery", when=w(friction=True)),
+        r(name="at_risk", action="re_engagement", when=w(churn_risk=["high"])),
+        r(name="lapsed_buyer", action="re_engagement", when=w(orders_min=1, lapsed=True)),
+        r(
+            name="advocacy",
+            action="review_referral_request",
+            when=w(orders_min=2, satisfied=True, lapsed=False),
+        ),
+        r(name="new_buyer", action="onboarding_tips", when=w(orders_min=1, orders_max=1)),
+        r(name="repeat_buyer", action="loyalty_reward", when=w(orders_min=2, lapsed=False)),
+        r(
+            name="considering",
+            action="comparison_content",
+            when=w(stage=["consideration", "decision"], orders_max=0, lapsed=False),
+        ),
+        r(name="aware", action="welcome_content", when=w(orders_max=0, lapsed=False)),
+    ]
+
+
+class PlaybookSpec(_Model):
+    """Next best action (notebook ``50_recommendations``): ordered rules, first match wins."""
+
+    recent_days: int = Field(
+        default=14, ge=1, le=365, description="abandoned carts and friction count this recently"
+    )
+    high_risk: float = Field(default=0.5, gt=0, lt=1, description="churn probability >= high")
+    medium_risk: float = Field(default=0.25, gt=0, lt=1, description="churn probability >= medium")
+    high_value_share: float = Field(
+        default=0.2, gt=0, lt=1, description="the most valuable share of customers is high value"
+    )
+    medium_value_share: float = Field(
+        default=0.3, gt=0, lt=1, description="the next share is medium value"
+    )
+    actions: dict[str, PlaybookAction] = Field(default_factory=_default_actions)
+    rules: list[PlaybookRule] = Field(default_factory=_default_rules, min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlaybookSpec:
+        if self.medium_risk >= self.high_risk:
+            raise ValueError("playbook.medium_risk must be below playbook.high_risk")
+        if self.high_value_share + self.medium_value_share >= 1:
+            raise ValueError("playbook.high_value_share + medium_value_share must be below 1")
+        names = [r.name for r in self.rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"playbook rule names must be unique; repeated: {dupes}")
+        for rule in self.rules:
+            if rule.action not in self.actions:
+                raise ValueError(
+                    f"playbook rule {rule.name!r}: unknown action {rule.action!r}; "
+                    f"define it under playbook.actions (known: {sorted(self.actions)})"
+                )
+            lo, hi = rule.when.orders_min, rule.when.orders_max
+            if lo is not None and hi is not None and lo > hi:
+                raise ValueError(f"playbook rule {rule.name!r}: orders_min exceeds orders_max")
         return self
 
 
@@ -596,6 +865,8 @@ class Config(_Model):
     attribution: AttributionSpec = AttributionSpec()
     personas: PersonaSpec = PersonaSpec()
     churn: ChurnSpec = ChurnSpec()
+    recommend: RecommendSpec = RecommendSpec()
+    playbook: PlaybookSpec = PlaybookSpec()
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )
@@ -606,6 +877,20 @@ class Config(_Model):
     notebooks: list[NotebookName] | None = Field(
         default=None, description="notebooks to run in order; None = all in notebooks/"
     )
+
+    @model_validator(mode="after")
+    def _playbook_stages(self) -> Config:
+        from journeylib.stages import DEFAULT_STAGES  # stages imports this module
+
+        known = [r.name for r in self.stages or DEFAULT_STAGES]
+        for rule in self.playbook.rules:
+            unknown = [st for st in rule.when.stage if st not in known]
+            if unknown:
+                raise ValueError(
+                    f"playbook rule {rule.name!r}: unknown stage(s) {unknown}; the journey "
+                    f"stages are {known}"
+                )
+        return self
 
     @field_validator("stages")
     @classmethod
@@ -648,6 +933,19 @@ class Config(_Model):
     @property
     def effective_as_of(self) -> dt.date | None:
         return self.as_of or self.data.window.end
+
+    #: The settings ingest reads: only these decide the processed tables, so changing an
+    #: analysis setting (personas, churn, report, ...) never rebuilds them (nor deletes the
+    #: persona and churn outputs written next to them).
+    INGEST_SETTINGS: ClassVar[tuple[str, ...]] = (
+        "client", "data", "privacy", "quality", "sessions", "channels", "devices",
+    )  # fmt: skip
+
+    def ingest_hash(self) -> str:
+        """A short, stable hash of the settings ingest reads (:attr:`INGEST_SETTINGS`)."""
+        dump = self.model_dump(mode="json", include=set(self.INGEST_SETTINGS))
+        blob = json.dumps(dump, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
 
     def config_hash(self) -> str:
         """A short, stable hash of the validated settings (key order and comments do not matter)."""

@@ -753,7 +753,8 @@ def _settings(config: Config) -> dict:
     return {
         "journeylib": __version__,
         "format": PROCESSED_FORMAT,
-        "config_hash": config.config_hash(),
+        # only the settings ingest reads: an analysis setting never rebuilds the tables
+        "ingest_hash": config.ingest_hash(),
         # proves which key was used without revealing it
         "key_id": hmac.new(key, b"journeylib-key-id", hashlib.sha256).hexdigest()[:12],
     }

@@ -251,6 +251,17 @@ def test_prepare_is_idempotent_and_notices_changes(tiny):
     assert not again.reused and again.tables["orders"] == 2
 
 
+def test_analysis_settings_never_rebuild_the_processed_tables(tiny):
+    # the tables depend on the raw files and the ingest settings only: a new persona or churn
+    # setting reuses them (and keeps what the notebooks wrote next to them), a new session
+    # timeout rebuilds them
+    root, write_config = tiny
+    assert not prepare(load_config(write_config())).reused
+    tuned = load_config(write_config(personas={"k": 4}, churn={"horizon_days": 30}, seed=7))
+    assert prepare(tuned).reused
+    assert not prepare(load_config(write_config(sessions={"timeout_minutes": 20}))).reused
+
+
 # ---------------------------------------------------------------------------------------------
 # every validation failure named in the issue: clear message, no raw values, nothing written
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""Recommendations for every customer as a tidy table: item-kNN for customers with orders,
+(persona) popularity for customers without."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from journeylib.recommend._base import FROM_MODEL, FROM_POPULARITY, TopN, check_k
+from journeylib.recommend.interactions import Interactions
+from journeylib.recommend.popularity import PopularityRecommender
+
+__all__ = ["SOURCES", "top_n", "topn_table"]
+
+#: ``source`` labels of a recommendation.
+SOURCES = ("item_knn", "popularity", "persona_popularity")
+
+
+def topn_table(
+    top: TopN,
+    customers: np.ndarray,
+    products: np.ndarray,
+    *,
+    source_labels: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """One row per customer x rank of a :class:`~journeylib.recommend._base.TopN`.
+
+    Parameters
+    ----------
+    top
+        The recommendations; row ``r`` belongs to ``customers[r]``.
+    customers, products
+        Row and column labels.
+    source_labels
+        ``(n_rows, k)`` source label codes into :data:`SOURCES`; default: item_knn for the
+        model's products, popularity for the fill.
+
+    Returns
+    -------
+    pandas.DataFrame
+        customer_id, rank (1-based), product_id, score (NaN for popularity fill), source;
+        padding (no product left) is left out. ``customer_id``, ``product_id`` and ``source``
+        are categoricals (10M rows for 1M customers stay small).
+    """
+    valid = top.items >= 0
+    rows, cols = np.nonzero(valid)
+    if source_labels is None:
+        source_labels = np.where(top.source == FROM_MODEL, 0, 1)
+    cust = pd.Categorical.from_codes(rows, categories=pd.Index(customers, dtype=object))
+    prod = pd.Categorical.from_codes(top.items[valid], categories=pd.Index(products, dtype=object))
+    src = pd.Categorical.from_codes(source_labels[valid].astype(np.int64), categories=SOURCES)
+    return pd.DataFrame(
+        {
+            "customer_id": cust,
+            "rank": (cols + 1).astype(np.int64),
+            "product_id": prod,
+            "score": top.scores[valid],
+            "source": src,
+        }
+    )
+
+
+def top_n(
+    model: object,
+    train: Interactions,
+    *,
+    k: int = 10,
+    customers: np.ndarray | None = None,
+    exclude_bought: bool = True,
+    fallback: PopularityRecommender | None = None,
+    groups: np.ndarray | None = None,
+    categories: np.ndarray | None = None,
+    max_per_category: int | None = None,
+) -> pd.DataFrame:
+    """The top-``k`` products of every customer.
+
+    Customers with orders in ``train`` get ``model``'s recommendations (``source`` item_knn,
+    or popularity where the model had too few candidates); customers without (cold: not in
+    ``train`` or an empty row) get ``fallback``'s, by their persona when ``groups`` is given
+    and the persona has its own ranking (``source`` persona_popularity), else global
+    (popularity).
+
+    Parameters
+    ----------
+    model
+        A fitted recommender with ``recommend`` (``ItemKNN``) on ``train``'s products.
+    train
+        The interactions the model was fitted on.
+    k
+        Products per customer.
+    customers
+        Who to recommend to (e.g. every customer of the customers table); default: the
+        customers of ``train``.
+    exclude_bought
+        Leave out what each customer already bought.
+    fallback
+        Fitted popularity for cold customers; required when there are any.
+    groups
+        Persona per customer of ``customers`` (``None`` entries: no persona).
+    categories, max_per_category
+        The category cap (see ``ItemKNN.recommend``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer x rank (:func:`topn_table`), in the order of ``customers``.
+    """
+    k = check_k(k)
+    customers = train.customers if customers is None else np.asarray(customers, dtype=object)
+    repeated = int(pd.Index(customers).duplicated().sum())
+    if repeated:
+        raise ValueError(f"customers lists {repeated} customer_id(s) more than once")
+    rows = train.rows(customers)
+    has_orders = np.zeros(len(customers), dtype=bool)
+    known = rows >= 0
+    has_orders[known] = np.diff(train.matrix.indptr)[rows[known]] > 0
+    n_items = train.shape[1]
+    items = np.full((len(customers), k), -1, dtype=np.int64)
+    scores = np.full((len(customers), k), np.nan)
+    labels = np.zeros((len(customers), k), dtype=np.int64)
+    opts = {"exclude_bought": exclude_bought, "categories": categories}
+    opts["max_per_category"] = max_per_category
+    warm = np.flatnonzero(has_orders)
+    if warm.size:
+        top = model.recommend(train.matrix[rows[warm]], k, **opts)
+        items[warm], scores[warm] = top.items, top.scores
+        labels[warm] = np.where(top.source == FROM_POPULARITY, 1, 0)
+    cold = np.flatnonzero(~has_orders)
+    if cold.size:
+        if fallback is None:
+            raise ValueError(
+                f"{cold.size} customer(s) have no orders to learn from: pass fallback= (a "
+                "fitted PopularityRecommender)"
+            )
+        g = None if groups is None else np.asarray(groups, dtype=object)[cold]
+        empty = sp.csr_matrix((cold.size, n_items), dtype=np.float32)
+        top = fallback.recommend(empty, k, groups=g, **opts)
+        items[cold], scores[cold] = top.items, top.scores
+        own = np.zeros(cold.size, dtype=bool)
+        if g is not None and fallback.groups_:
+            own = pd.Index(fallback.groups_, dtype=object).get_indexer(g) >= 0
+        labels[cold] = np.where((top.source == FROM_MODEL) & own[:, None], 2, 1)
+    source = np.where(items >= 0, 0, -1).astype(np.int8)
+    return topn_table(TopN(items, scores, source), customers, train.products, source_labels=labels)

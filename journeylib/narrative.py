@@ -11,6 +11,8 @@ formatting) and returns Markdown text. None of them computes new statistics.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from journeylib.config import JourneySpec, ReportSpec
@@ -571,3 +573,611 @@ def persona_outcome_extremes(
             lo_rate=fmt_pct(lo["churn_rate"], report),
         )
     return text.strip() or _pt(report, "too_few", min=fmt_number(min_group, report))
+
+
+# ---- churn (notebook 40_churn) -----------------------------------------------------------------
+# Sentences in the report language (report.language: en or id), from the tables of
+# journeylib.churn, journeylib.clv and journeylib.survival. Feature names stay as in the data.
+_CHURN_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "def_time": "**Who counts as churned:** {definition}. The model learns from {n_train} "
+        "customers labelled at the cut-off {train_as_of} ({train_rate} churned in "
+        "{train_window}) and is tested on {n_test} customers at the later cut-off {test_as_of} "
+        "({test_rate} churned in {test_window}), so every test score predicts a period the model "
+        "has not seen. {n_score} customers eligible on {score_as_of} are scored.",
+        "def_labelled": "**Who counts as churned:** the customers table says so, in its column "
+        "`{label}`: {n} customers have a label and {rate} of them churned. The model learns from "
+        "{n_train} customers and is tested on {n_test} others drawn at random with the same "
+        "churn share; the {n_score} customers who have not churned are scored.",
+        "models": "**{chosen}** is kept: on the validation customers it ranks churners above "
+        "non-churners better than {other} ({metric} {a} against {b}).",
+        "model_fixed": "**{chosen}** is the configured model (validation {metric} {a}).",
+        "cal_auto": " Its probabilities are calibrated with {method}, which gives the lower "
+        "validation Brier score ({b}, against {b_other} with {other} and {b_none} uncalibrated).",
+        "cal_fixed": " Its probabilities are calibrated with {method}, as configured.",
+        "cal_none": " **Its scores are not calibrated** (`churn.calibration: none`): they rank "
+        "customers but are not probabilities, so the cost-based threshold below does not apply.",
+        "metrics": "On {n} held-out customers, of whom {base} churned, the model ranks a "
+        "churner above a non-churner {auc_pct} of the time (**ROC AUC {auc}**, {half} is "
+        "guessing): {quality}. **PR AUC {pr}** (guessing scores {base}); **Brier score {brier}**"
+        "{skill}. On average it predicts {mean} churn against {base} observed.",
+        "skill": ", {skill} lower than predicting {base} for everyone",
+        "no_skill": ", no better than predicting {base} for everyone",
+        "q_excellent": "an excellent separation",
+        "q_good": "a good separation",
+        "q_fair": "a fair separation",
+        "q_weak": "a weak separation",
+        "q_none": "barely better than guessing",
+        "small_test": " **Caution:** the test holds only {churners} churners and {stayers} "
+        "non-churners, so these figures could differ a lot on other customers.",
+        "calibration": "In {inside} of {k} probability bins the predicted churn rate lies "
+        "within the 95% interval of the observed one; the largest gap is {gap} points "
+        "(predicted {pred}, observed {obs}, {n} customers).",
+        "lift": "The riskiest {share1} of held-out customers churn at {rate1}, {lift1} times "
+        "the average of {base}; the riskiest {share3} hold {capture3} of all churners.",
+        "costs": "**Cost assumptions** (`churn.costs`): a retention offer costs {offer} per "
+        "customer contacted, keeps {save} of the would-be churners it reaches, and a churner "
+        "kept is worth {value}. An offer pays off on average when churn probability × {save} × "
+        "{value} exceeds {offer}, that is from a probability of **{t}**. At that threshold "
+        "{contacted} of the {n} held-out customers ({share}) would be contacted, catching "
+        "{caught} of {churners} churners ({recall}) with {false} false alarm(s): a net value of "
+        "{net} compared with doing nothing.",
+        "costs_never": "**Cost assumptions** (`churn.costs`): a retention offer costs {offer} "
+        "per customer contacted, keeps {save} of the would-be churners it reaches, and a "
+        "churner kept is worth {value}. With these figures an offer never pays off (it would "
+        "need a churn probability of {t}), so nobody is contacted.",
+        "placeholder": " **These are the configuration's placeholder figures:** set "
+        "`churn.costs` to the client's own before acting on the threshold.",
+        "value": "Over the next {h} months the {n} customers who have bought are expected to "
+        "make {purchases} purchases worth {total} in today's money (discounted); the median "
+        "customer is worth {median} and the most valuable 10% hold {top_share} of the value.",
+        "limit_no_dropout": " The purchases show no sign of customers dropping out (the BG/NBD "
+        "fit reaches its no-dropout limit), so every buyer counts as still active and is "
+        "expected to keep buying at their own past rate: the churn model, not the BG/NBD, says "
+        "who is leaving.",
+        "limit_constant": " The purchases show no spread in how likely customers are to drop "
+        "out (the BG/NBD fit reaches its constant-dropout limit): every buyer drops out with "
+        "the same probability {p} after each repeat purchase.",
+        "skip_labelled": "Customer value (BG/NBD and Gamma-Gamma) needs purchase transactions; "
+        "this client's data are a labelled customer table, so it is not estimated.",
+        "skip_fit": "**Not enough repeat purchases to estimate customer value** ({buyers} "
+        "buyers, {repeat} of them with a repeat purchase): the BG/NBD and Gamma-Gamma models "
+        "could not be fitted reliably, so no lifetime value is shown.",
+        "skip_orders": "No purchases before the cut-off, so customer value is not estimated.",
+        "fallback_value": " The at-risk list uses {what} as each customer's value instead.",
+        "fallback_none": " The at-risk list ranks customers by churn probability alone.",
+        "at_risk": "{n} customers are scored; {k} of them ({share}) have a churn probability at "
+        "or above the operating threshold of {t}.",
+        "at_risk_loss": " Ranked by expected loss (churn probability × {value}), the first "
+        "{top} ({top_share}) hold {loss_share} of the expected loss of all scored customers ({loss_top} of "
+        "{loss_total}).",
+        "at_risk_prob": " Without a value per customer, they are ranked by churn probability.",
+        "survival": "By {by}: the median lifetime is shortest for **{lo}** ({lo_m}) and longest "
+        "for **{hi}** ({hi_m}).",
+        "survival_open": " More than half of the customers of {names} are still active at the "
+        "end of what is observed, so their median is not reached.",
+        "survival_one": "By {by}: the median lifetime of **{g}** is {m}.",
+        "survival_all_open": "By {by}: more than half of every group's customers are still "
+        "active at the end of what is observed, so no median lifetime is reached.",
+        "survival_few": "Too few customers per {by} to compare lifetimes (fewer than {min} each).",
+        "median": "{m} {unit}, 95% interval {lo}–{hi}",
+        "median_open": "{m} {unit}, 95% interval from {lo}",
+    },
+    "id": {
+        "def_time": "**Siapa yang dihitung churn:** {definition}. Model belajar dari {n_train} "
+        "pelanggan yang diberi label pada tanggal batas {train_as_of} ({train_rate} churn dalam "
+        "{train_window}) dan diuji pada {n_test} pelanggan pada tanggal batas berikutnya "
+        "{test_as_of} ({test_rate} churn dalam {test_window}), sehingga setiap skor uji "
+        "memprediksi periode yang belum pernah dilihat model. {n_score} pelanggan yang memenuhi "
+        "syarat pada {score_as_of} diberi skor.",
+        "def_labelled": "**Siapa yang dihitung churn:** tabel pelanggan menyatakannya di kolom "
+        "`{label}`: {n} pelanggan memiliki label dan {rate} di antaranya churn. Model belajar "
+        "dari {n_train} pelanggan dan diuji pada {n_test} pelanggan lain yang diambil acak "
+        "dengan proporsi churn yang sama; {n_score} pelanggan yang belum churn diberi skor.",
+        "models": "**{chosen}** dipilih: pada pelanggan validasi model ini mengurutkan pelanggan "
+        "churn di atas yang tidak churn lebih baik daripada {other} ({metric} {a} dibanding "
+        "{b}).",
+        "model_fixed": "**{chosen}** adalah model yang ditetapkan di konfigurasi ({metric} "
+        "validasi {a}).",
+        "cal_auto": " Probabilitasnya dikalibrasi dengan {method}, yang memberi skor Brier "
+        "validasi lebih rendah ({b}, dibanding {b_other} dengan {other} dan {b_none} tanpa "
+        "kalibrasi).",
+        "cal_fixed": " Probabilitasnya dikalibrasi dengan {method}, sesuai konfigurasi.",
+        "cal_none": " **Skornya tidak dikalibrasi** (`churn.calibration: none`): skor ini "
+        "mengurutkan pelanggan tetapi bukan probabilitas, sehingga ambang berbasis biaya di "
+        "bawah tidak berlaku.",
+        "metrics": "Pada {n} pelanggan uji, {base} di antaranya churn, model mengurutkan "
+        "pelanggan churn di atas yang tidak churn pada {auc_pct} kasus (**ROC AUC {auc}**, {half} "
+        "berarti menebak): {quality}. **PR AUC {pr}** (menebak memberi {base}); **skor Brier "
+        "{brier}**{skill}. Rata-rata model memprediksi churn {mean} dibanding {base} yang "
+        "teramati.",
+        "skill": ", {skill} lebih rendah daripada memprediksi {base} untuk semua pelanggan",
+        "no_skill": ", tidak lebih baik daripada memprediksi {base} untuk semua pelanggan",
+        "q_excellent": "pemisahan yang sangat baik",
+        "q_good": "pemisahan yang baik",
+        "q_fair": "pemisahan yang cukup",
+        "q_weak": "pemisahan yang lemah",
+        "q_none": "hampir tidak lebih baik daripada menebak",
+        "small_test": " **Perhatian:** data uji hanya berisi {churners} pelanggan churn dan "
+        "{stayers} yang tidak churn, sehingga angka ini bisa sangat berbeda pada pelanggan lain.",
+        "calibration": "Pada {inside} dari {k} kelompok probabilitas, tingkat churn yang "
+        "diprediksi berada dalam interval 95% dari yang teramati; selisih terbesar {gap} poin "
+        "(prediksi {pred}, teramati {obs}, {n} pelanggan).",
+        "lift": "{share1} pelanggan uji paling berisiko churn sebesar {rate1}, {lift1} kali "
+        "rata-rata {base}; {share3} paling berisiko mencakup {capture3} dari semua pelanggan "
+        "churn.",
+        "costs": "**Asumsi biaya** (`churn.costs`): satu penawaran retensi berbiaya {offer} per "
+        "pelanggan yang dihubungi, mempertahankan {save} dari calon pelanggan churn yang "
+        "dijangkaunya, dan setiap pelanggan yang bertahan bernilai {value}. Penawaran rata-rata "
+        "menguntungkan bila probabilitas churn × {save} × {value} melebihi {offer}, yaitu mulai "
+        "probabilitas **{t}**. Pada ambang itu {contacted} dari {n} pelanggan uji ({share}) "
+        "akan dihubungi, menjangkau {caught} dari {churners} pelanggan churn ({recall}) dengan "
+        "{false} alarm palsu: nilai bersih {net} dibanding tidak melakukan apa pun.",
+        "costs_never": "**Asumsi biaya** (`churn.costs`): satu penawaran retensi berbiaya "
+        "{offer} per pelanggan yang dihubungi, mempertahankan {save} dari calon pelanggan churn "
+        "yang dijangkaunya, dan setiap pelanggan yang bertahan bernilai {value}. Dengan angka "
+        "ini penawaran tidak pernah menguntungkan (butuh probabilitas churn {t}), sehingga tidak "
+        "ada yang dihubungi.",
+        "placeholder": " **Ini adalah angka contoh dari konfigurasi:** isi `churn.costs` dengan "
+        "angka klien sebelum memakai ambang ini.",
+        "value": "Dalam {h} bulan ke depan, {n} pelanggan yang pernah membeli diperkirakan "
+        "melakukan {purchases} pembelian senilai {total} dalam nilai sekarang (didiskonto); "
+        "pelanggan median bernilai {median} dan 10% pelanggan paling bernilai mencakup "
+        "{top_share} dari nilai tersebut.",
+        "limit_no_dropout": " Data pembelian tidak menunjukkan tanda pelanggan berhenti (model "
+        "BG/NBD mencapai batas tanpa-berhenti), sehingga setiap pembeli dianggap masih aktif "
+        "dan diperkirakan terus membeli dengan lajunya sendiri: model churn, bukan BG/NBD, yang "
+        "menunjukkan siapa yang akan pergi.",
+        "limit_constant": " Data pembelian tidak menunjukkan variasi peluang berhenti (model "
+        "BG/NBD mencapai batas peluang-berhenti-konstan): setiap pembeli berhenti dengan "
+        "peluang yang sama {p} setelah setiap pembelian ulang.",
+        "skip_labelled": "Nilai pelanggan (BG/NBD dan Gamma-Gamma) membutuhkan transaksi "
+        "pembelian; data klien ini berupa tabel pelanggan berlabel, sehingga tidak diestimasi.",
+        "skip_fit": "**Pembelian ulang terlalu sedikit untuk mengestimasi nilai pelanggan** "
+        "({buyers} pembeli, {repeat} di antaranya membeli ulang): model BG/NBD dan Gamma-Gamma "
+        "tidak dapat diestimasi dengan andal, sehingga nilai seumur hidup tidak ditampilkan.",
+        "skip_orders": "Tidak ada pembelian sebelum tanggal batas, sehingga nilai pelanggan "
+        "tidak diestimasi.",
+        "fallback_value": " Daftar pelanggan berisiko memakai {what} sebagai nilai setiap "
+        "pelanggan.",
+        "fallback_none": " Daftar pelanggan berisiko mengurutkan pelanggan hanya menurut "
+        "probabilitas churn.",
+        "at_risk": "{n} pelanggan diberi skor; {k} di antaranya ({share}) memiliki probabilitas "
+        "churn pada atau di atas ambang operasi {t}.",
+        "at_risk_loss": " Diurutkan menurut perkiraan kerugian (probabilitas churn × {value}), "
+        "{top} pelanggan teratas ({top_share}) mencakup {loss_share} dari perkiraan kerugian semua pelanggan "
+        "yang diberi skor ({loss_top} dari {loss_total}).",
+        "at_risk_prob": " Tanpa nilai per pelanggan, pelanggan diurutkan menurut probabilitas "
+        "churn.",
+        "survival": "Menurut {by}: median masa hidup terpendek pada **{lo}** ({lo_m}) dan "
+        "terpanjang pada **{hi}** ({hi_m}).",
+        "survival_open": " Lebih dari separuh pelanggan {names} masih aktif pada akhir periode "
+        "pengamatan, sehingga mediannya belum tercapai.",
+        "survival_one": "Menurut {by}: median masa hidup **{g}** adalah {m}.",
+        "survival_all_open": "Menurut {by}: lebih dari separuh pelanggan setiap kelompok masih "
+        "aktif pada akhir periode pengamatan, sehingga median masa hidup belum tercapai.",
+        "survival_few": "Terlalu sedikit pelanggan per {by} untuk membandingkan masa hidup "
+        "(kurang dari {min} per kelompok).",
+        "median": "{m} {unit}, interval 95% {lo}–{hi}",
+        "median_open": "{m} {unit}, interval 95% mulai {lo}",
+    },
+}
+_MODEL_NAMES = {
+    "en": {"logistic": "logistic regression", "hgb": "gradient boosting"},
+    "id": {"logistic": "regresi logistik", "hgb": "gradient boosting"},
+}
+_CALIBRATION_NAMES = {
+    "en": {"sigmoid": "Platt scaling (sigmoid)", "isotonic": "isotonic regression"},
+    "id": {"sigmoid": "Platt scaling (sigmoid)", "isotonic": "regresi isotonik"},
+}
+_METRIC_NAMES = {"roc_auc": "ROC AUC", "average_precision": "PR AUC"}
+#: ROC AUC from which a separation is called excellent, good, fair, weak (else: barely better
+#: than guessing); the usual rule of thumb (Hosmer & Lemeshow).
+_AUC_WORDS = ((0.9, "q_excellent"), (0.8, "q_good"), (0.7, "q_fair"), (0.6, "q_weak"))
+
+
+def _ct(report: ReportSpec, key: str, **values: object) -> str:
+    texts = _CHURN_TEXT.get(report.language, _CHURN_TEXT["en"])
+    return texts[key].format(**values)
+
+
+def _lang(names: dict[str, dict[str, str]], report: ReportSpec, key: str) -> str:
+    return names.get(report.language, names["en"]).get(key, _words(key))
+
+
+def _num(value: object, report: ReportSpec, decimals: int = 3) -> str:
+    return fmt_number(value, report, decimals=decimals)
+
+
+def _metric(metrics: pd.DataFrame, name: str) -> float:
+    """The value of one metric of :func:`journeylib.churn.evaluate` (NaN when absent)."""
+    row = metrics.loc[metrics["metric"] == name, "value"]
+    return float(row.iloc[0]) if len(row) else float("nan")
+
+
+def churn_definition(
+    sizes: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    kind: str,
+    definition: str = "",
+    label_column: str | None = None,
+) -> str:
+    """Who counts as churned, and who the model learns from, is tested on and scores.
+
+    Parameters
+    ----------
+    sizes
+        ``ChurnData.sizes()``: one row per role (train, test, score) with ``customers``,
+        ``churners``, ``churn_rate``, ``as_of``, ``label_window``.
+    kind
+        ``"time"`` (labels from a cut-off and a horizon) or ``"labelled"``.
+    definition
+        The label definition of a time split (the training frame's ``attrs["definition"]``).
+    label_column
+        The customers column holding the label (labelled data).
+    """
+    s = sizes.set_index("role")
+    n = {r: fmt_number(s.at[r, "customers"], report) for r in ("train", "test", "score")}
+    if kind == "labelled":
+        labelled = s.at["train", "customers"] + s.at["test", "customers"]
+        churners = s.at["train", "churners"] + s.at["test", "churners"]
+        return _ct(
+            report,
+            "def_labelled",
+            label=label_column or "churn",
+            n=fmt_number(labelled, report),
+            rate=fmt_pct(churners / labelled if labelled else float("nan"), report),
+            n_train=n["train"],
+            n_test=n["test"],
+            n_score=n["score"],
+        )
+    return _ct(
+        report,
+        "def_time",
+        definition=definition[:1].upper() + definition[1:] if definition else "",
+        n_train=n["train"],
+        train_as_of=s.at["train", "as_of"],
+        train_rate=fmt_pct(s.at["train", "churn_rate"], report),
+        train_window=s.at["train", "label_window"],
+        n_test=n["test"],
+        test_as_of=s.at["test", "as_of"],
+        test_rate=fmt_pct(s.at["test", "churn_rate"], report),
+        test_window=s.at["test", "label_window"],
+        n_score=n["score"],
+        score_as_of=s.at["score", "as_of"],
+    )
+
+
+def churn_model_choice(
+    summary: pd.DataFrame,
+    calibration: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    metric: str = "roc_auc",
+) -> str:
+    """Which model was kept and how its probabilities were calibrated.
+
+    Parameters
+    ----------
+    summary
+        ``ChurnModel.summary``: one row per candidate (``model``, the validation metrics,
+        ``chosen``, ``calibration`` on the chosen row).
+    calibration
+        ``ChurnModel.calibration_comparison_``: one row per calibration (none, sigmoid,
+        isotonic) with the validation ``brier`` and ``chosen``; empty when the calibration was
+        configured rather than chosen.
+    metric
+        The selection metric (``roc_auc`` or ``average_precision``).
+    """
+    chosen = summary[summary["chosen"].astype(bool)].iloc[0]
+    name = _lang(_MODEL_NAMES, report, chosen["model"])
+    values = {
+        "chosen": name[:1].upper() + name[1:],
+        "metric": _METRIC_NAMES.get(metric, metric),
+        "a": _num(chosen[metric], report),
+    }
+    others = summary[~summary["chosen"].astype(bool)]
+    if len(others):
+        other = others.iloc[0]
+        text = _ct(
+            report,
+            "models",
+            other=_lang(_MODEL_NAMES, report, other["model"]),
+            b=_num(other[metric], report),
+            **values,
+        )
+    else:
+        text = _ct(report, "model_fixed", **values)
+    method = str(chosen.get("calibration", "") or "")
+    if method == "none":
+        return text + _ct(report, "cal_none")
+    if len(calibration) and calibration["chosen"].astype(bool).any():
+        brier = calibration.set_index("calibration")["brier"]
+        other = next((m for m in ("sigmoid", "isotonic") if m != method and m in brier), None)
+        if other is not None and "none" in brier:
+            return text + _ct(
+                report,
+                "cal_auto",
+                method=_lang(_CALIBRATION_NAMES, report, method),
+                b=_num(brier[method], report),
+                other=_lang(_CALIBRATION_NAMES, report, other),
+                b_other=_num(brier[other], report),
+                b_none=_num(brier["none"], report),
+            )
+    return text + _ct(report, "cal_fixed", method=_lang(_CALIBRATION_NAMES, report, method))
+
+
+def churn_metrics(metrics: pd.DataFrame, report: ReportSpec, *, min_group: int = MIN_GROUP) -> str:
+    """The held-out metrics in words (:func:`journeylib.churn.evaluate`), with a caution when the
+    test holds fewer than ``min_group`` churners or non-churners."""
+    n, churners = _metric(metrics, "customers"), _metric(metrics, "churners")
+    base, auc = _metric(metrics, "base_rate"), _metric(metrics, "roc_auc")
+    skill = _metric(metrics, "brier_skill")
+    quality = next((k for t, k in _AUC_WORDS if auc >= t), "q_none")
+    values = {"base": fmt_pct(base, report)}
+    skill_text = (
+        _ct(report, "skill", skill=fmt_pct(skill, report), **values)
+        if skill > 0
+        else _ct(report, "no_skill", **values)
+    )
+    text = _ct(
+        report,
+        "metrics",
+        n=fmt_number(n, report),
+        auc_pct=fmt_pct(auc, report, decimals=0),
+        auc=_num(auc, report),
+        half=fmt_number(0.5, report, decimals=1),
+        quality=_ct(report, quality),
+        pr=_num(_metric(metrics, "pr_auc"), report),
+        brier=_num(_metric(metrics, "brier"), report),
+        skill=skill_text,
+        mean=fmt_pct(_metric(metrics, "mean_probability"), report),
+        **values,
+    )
+    stayers = n - churners
+    if min(churners, stayers) < min_group:
+        text += _ct(
+            report,
+            "small_test",
+            churners=fmt_number(churners, report),
+            stayers=fmt_number(stayers, report),
+        )
+    return text
+
+
+def churn_calibration(table: pd.DataFrame, report: ReportSpec) -> str:
+    """How far predicted and observed churn agree per bin (:func:`journeylib.churn.calibration_table`):
+    the bins whose observed 95% interval holds the prediction, and the largest gap."""
+    if table.empty:
+        return ""
+    gap = (table["churn_rate"] - table["mean_probability"]).abs()
+    inside = (table["mean_probability"] >= table["ci_low"]) & (
+        table["mean_probability"] <= table["ci_high"]
+    )
+    worst = table.loc[gap.idxmax()]
+    return _ct(
+        report,
+        "calibration",
+        inside=fmt_number(int(inside.sum()), report),
+        k=fmt_number(len(table), report),
+        gap=fmt_number(100 * gap.max(), report, decimals=1),
+        pred=fmt_pct(worst["mean_probability"], report),
+        obs=fmt_pct(worst["churn_rate"], report),
+        n=fmt_number(worst["customers"], report),
+    )
+
+
+def churn_lift(lift: pd.DataFrame, report: ReportSpec) -> str:
+    """The riskiest group's churn rate and lift, and the share of churners the riskiest three
+    groups capture (:func:`journeylib.churn.lift_table`)."""
+    first = lift.iloc[0]
+    third = lift.iloc[min(2, len(lift) - 1)]
+    base = first["churn_rate"] / first["lift"] if first["lift"] else float("nan")
+    return _ct(
+        report,
+        "lift",
+        share1=fmt_pct(first["cum_share"], report, decimals=0),
+        rate1=fmt_pct(first["churn_rate"], report),
+        lift1=fmt_number(first["lift"], report, decimals=1),
+        base=fmt_pct(base, report),
+        share3=fmt_pct(third["cum_share"], report, decimals=0),
+        capture3=fmt_pct(third["capture_rate"], report),
+    )
+
+
+def churn_costs(
+    costs: object, confusion: pd.DataFrame, report: ReportSpec, *, placeholder: bool = False
+) -> str:
+    """The cost assumptions, the threshold they imply and what contacting the customers at it
+    would be worth on the held-out customers.
+
+    Parameters
+    ----------
+    costs
+        ``ChurnCosts`` (``offer_cost``, ``churn_value``, ``save_rate``).
+    confusion
+        :func:`journeylib.churn.confusion_table` at the operating threshold (its
+        ``attrs["threshold"]``), with costs.
+    placeholder
+        The costs are the configuration's defaults: say so.
+    """
+    t = float(
+        confusion.attrs.get("threshold", costs.offer_cost / (costs.save_rate * costs.churn_value))
+    )
+    values = {
+        "offer": fmt_money(costs.offer_cost, report),
+        "save": fmt_pct(costs.save_rate, report, decimals=0),
+        "value": fmt_money(costs.churn_value, report),
+        "t": fmt_pct(t, report),
+    }
+    if t >= 1:
+        text = _ct(report, "costs_never", **values)
+    else:
+        cells = confusion.set_index("outcome")["customers"]
+        n = int(cells.sum())
+        contacted = int(cells["caught churner"] + cells["false alarm"])
+        churners = int(cells["caught churner"] + cells["missed churner"])
+        text = _ct(
+            report,
+            "costs",
+            contacted=fmt_number(contacted, report),
+            n=fmt_number(n, report),
+            share=fmt_pct(contacted / n if n else float("nan"), report),
+            caught=fmt_number(cells["caught churner"], report),
+            churners=fmt_number(churners, report),
+            recall=fmt_pct(
+                cells["caught churner"] / churners if churners else float("nan"), report
+            ),
+            false=fmt_number(cells["false alarm"], report),
+            net=fmt_money(confusion["value"].sum(), report),
+            **values,
+        )
+    return text + (_ct(report, "placeholder") if placeholder else "")
+
+
+def bullets(sentences: list[str]) -> str:
+    """Sentences as a Markdown bullet list (empty text for none)."""
+    return "\n".join(f"* {s}" for s in sentences)
+
+
+def customer_value(
+    value: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    horizon_months: int,
+    limit: str | None = None,
+    dropout_probability: float | None = None,
+) -> str:
+    """Expected purchases and lifetime value of the buyers over the horizon
+    (:func:`journeylib.clv.customer_lifetime_value`: one row per buyer with
+    ``expected_purchases`` and ``clv``), and what a boundary BG/NBD fit (``limit``) means."""
+    clv = value["clv"].astype(float)
+    total = float(clv.sum())
+    k = max(1, int(round(0.1 * len(clv))))
+    top = float(clv.nlargest(k).sum()) / total if total > 0 else float("nan")
+    text = _ct(
+        report,
+        "value",
+        h=horizon_months,
+        n=fmt_number(len(value), report),
+        purchases=fmt_number(value["expected_purchases"].sum(), report),
+        total=fmt_money(total, report),
+        median=fmt_money(clv.median(), report),
+        top_share=fmt_pct(top, report),
+    )
+    if limit == "no dropout":
+        text += _ct(report, "limit_no_dropout")
+    elif limit == "constant dropout":
+        text += _ct(report, "limit_constant", p=fmt_pct(dropout_probability, report))
+    return text
+
+
+def customer_value_skipped(
+    reason: str,
+    report: ReportSpec,
+    *,
+    buyers: int | None = None,
+    repeat: int | None = None,
+    fallback: str | None = None,
+) -> str:
+    """Why customer value is not shown (``reason``: ``labelled``, ``fit`` or ``orders``) and
+    what the at-risk list uses instead (``fallback``: a description such as "revenue to date",
+    or ``None``: churn probability alone)."""
+    key = {"labelled": "skip_labelled", "fit": "skip_fit"}.get(reason, "skip_orders")
+    text = _ct(
+        report,
+        key,
+        buyers=fmt_number(buyers, report),
+        repeat=fmt_number(repeat, report),
+    )
+    if fallback:
+        return text + _ct(report, "fallback_value", what=fallback)
+    return text + _ct(report, "fallback_none")
+
+
+def at_risk_summary(
+    risk: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    threshold: float,
+    value_label: str | None,
+    top_share: float = 0.1,
+) -> str:
+    """How many scored customers reach the operating threshold, and how much of the expected
+    loss the first ``top_share`` of the at-risk list holds (``at_risk_list``: one row per scored
+    customer with ``churn_probability`` and ``expected_loss``, sorted by expected loss)."""
+    n = len(risk)
+    k = int((risk["churn_probability"] >= threshold).sum())
+    text = _ct(
+        report,
+        "at_risk",
+        n=fmt_number(n, report),
+        k=fmt_number(k, report),
+        share=fmt_pct(k / n if n else float("nan"), report),
+        t=fmt_pct(threshold, report),
+    )
+    loss = risk["expected_loss"].astype(float)
+    total = float(loss.sum())
+    if not value_label or not loss.notna().any() or total <= 0:
+        return text + _ct(report, "at_risk_prob")
+    top = max(1, math.ceil(top_share * n))
+    head = float(loss.head(top).sum())
+    return text + _ct(
+        report,
+        "at_risk_loss",
+        value=value_label,
+        top=fmt_number(top, report),
+        top_share=fmt_pct(top / n, report, decimals=0),
+        loss_share=fmt_pct(head / total, report),
+        loss_top=fmt_money(head, report),
+        loss_total=fmt_money(total, report),
+    )
+
+
+def survival_summary(
+    medians: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    by: str,
+    unit: str = "days",
+    min_group: int = MIN_GROUP,
+) -> str:
+    """Shortest and longest median lifetime among the groups of at least ``min_group`` customers
+    (:func:`journeylib.survival.median_survival`: ``group``, ``n``, ``median``, ``lower``,
+    ``upper``); groups whose curve stays above one half are named as such."""
+    big = medians[medians["n"] >= min_group]
+    if len(big) < 2:
+        return _ct(report, "survival_few", by=by, min=fmt_number(min_group, report))
+    reached = big[big["median"].notna()].sort_values(["median", "group"])
+    if reached.empty:
+        return _ct(report, "survival_all_open", by=by)
+    lo, hi = reached.iloc[0], reached.iloc[-1]
+    if len(reached) == 1:
+        text = _ct(report, "survival_one", by=by, g=lo["group"], m=_median_text(lo, report, unit))
+    else:
+        text = _ct(
+            report,
+            "survival",
+            by=by,
+            lo=lo["group"],
+            lo_m=_median_text(lo, report, unit),
+            hi=hi["group"],
+            hi_m=_median_text(hi, report, unit),
+        )
+    open_ = big[big["median"].isna()]
+    if len(open_):
+        names = ", ".join(f"**{g}**" for g in open_["group"].astype(str))
+        text += _ct(report, "survival_open", names=names)
+    return text
+
+
+def _median_text(row: pd.Series, report: ReportSpec, unit: str) -> str:
+    return _ct(
+        report,
+        "median_open" if pd.isna(row["upper"]) else "median",
+        m=fmt_number(row["median"], report),
+        unit=unit,
+        lo=fmt_number(row["lower"], report),
+        hi=fmt_number(row["upper"], report),
+    )

@@ -11,6 +11,11 @@
   class-weighted, chosen and calibrated on a validation split.
 * :mod:`~journeylib.churn.evaluate`: metrics, calibration, lift, costs and thresholds on
   held-out customers, each table with a plotly twin.
+* :mod:`~journeylib.churn.drivers`: what drives churn: permutation importance per feature and
+  per group of features (:func:`driver_importance`, :func:`driver_groups`), partial dependence
+  (:func:`partial_dependence_table`) and the sentences (:func:`describe_drivers`).
+* :mod:`~journeylib.churn.risk`: per-customer reasons (:func:`customer_reasons`) and the
+  at-risk list ranked by expected loss (:func:`at_risk_list`).
 
 Typical use::
 
@@ -23,6 +28,14 @@ Typical use::
 """
 
 from journeylib.churn.data import ChurnData, churn_data, split_xy
+from journeylib.churn.drivers import (
+    describe_drivers,
+    driver_groups,
+    driver_importance,
+    partial_dependence_table,
+    plot_importance,
+    plot_partial_dependence,
+)
 from journeylib.churn.evaluate import (
     calibration_table,
     confusion_table,
@@ -53,6 +66,7 @@ from journeylib.churn.labels import (
     training_frame,
 )
 from journeylib.churn.model import DEFAULT_HGB_PARAMS, ChurnModel, churn_model
+from journeylib.churn.risk import at_risk_list, customer_reasons
 
 __all__ = [
     "DEFAULT_HGB_PARAMS",
@@ -62,6 +76,7 @@ __all__ = [
     "ChurnDataError",
     "ChurnModel",
     "TimeSplit",
+    "at_risk_list",
     "calibration_table",
     "check_classes",
     "churn_data",
@@ -69,7 +84,11 @@ __all__ = [
     "churn_model",
     "confusion_table",
     "curve_table",
+    "customer_reasons",
     "customer_split",
+    "describe_drivers",
+    "driver_groups",
+    "driver_importance",
     "eligible_customers",
     "evaluate",
     "holdout_split",
@@ -78,10 +97,13 @@ __all__ = [
     "last_data_day",
     "lift_table",
     "operating_threshold",
+    "partial_dependence_table",
     "plot_calibration",
     "plot_confusion",
     "plot_curves",
+    "plot_importance",
     "plot_lift",
+    "plot_partial_dependence",
     "plot_thresholds",
     "scoring_frame",
     "split_xy",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.inspection import permutation_importance
+from stub_models import Formula
 
 from journeylib.churn import (
     ChurnDataError,
@@ -25,23 +25,6 @@ from journeylib.churn import (
     plot_importance,
     plot_partial_dependence,
 )
-
-
-class Formula(ClassifierMixin, BaseEstimator):
-    """A 'fitted' classifier whose churn probability is ``fn(X)`` of the columns ``features``."""
-
-    def __init__(self, fn=None, features=()):
-        self.fn = fn
-        self.features = features
-
-    def fit(self, X=None, y=None):  # noqa: N803
-        self.features_ = list(self.features)
-        self.classes_ = np.array([False, True])
-        return self
-
-    def predict_proba(self, X):  # noqa: N803
-        p = np.asarray(self.fn(X[self.features_]), dtype=float)
-        return np.column_stack([1 - p, p])
 
 
 def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from example_clients import ingest_example
 from notebook_runs import run_notebook
 
-from journeylib.config import load_config
 from journeylib.engine import engine_for, get_engine
 from journeylib.features import attribute_features
-from journeylib.io import prepare
 from journeylib.personas import persona_inputs, persona_model
 from journeylib.privacy import DEMO_KEY
 
@@ -139,18 +138,10 @@ def marketing(repo_root, shared_datasets, tmp_path_factory):
     if not (shared_datasets / MARKETING).is_file():
         pytest.skip(f"{MARKETING} not found under {shared_datasets}")
     tmp = tmp_path_factory.mktemp("marketing_personas")
-    example = load_config(repo_root / EXAMPLE)
     # the example's raw_dir is the shared folder, resolved against the project root
-    assert example.raw_dir.resolve() == (shared_datasets / MARKETING.parent).resolve()
-    cfg = yaml.safe_load((repo_root / EXAMPLE).read_text(encoding="utf-8"))
-    cfg["data"]["raw_dir"] = str(shared_datasets / MARKETING.parent)
-    cfg["output"] = {"processed_dir": str(tmp / "processed"), "reports_dir": str(tmp / "reports")}
-    path = tmp / "marketing_personas.yaml"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("JOURNEY_ID_KEY", raising=False)  # the demo key, as the example allows
-        config = load_config(path)
-        result = prepare(config)
+    config, path, result = ingest_example(
+        repo_root, EXAMPLE, shared_datasets / MARKETING.parent, tmp
+    )
     engine = get_engine(config)
     features = attribute_features(engine)
     engine.close()

@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
+from example_clients import ingest_example
 
-from journeylib.config import load_config
 from journeylib.engine import get_engine
-from journeylib.io import prepare
 from journeylib.recommend import (
     ItemKNN,
     PopularityRecommender,
@@ -53,17 +51,7 @@ def groceries(repo_root, shared_datasets, tmp_path_factory):
     if not (shared_datasets / GROCERIES).is_file():
         pytest.skip(f"{GROCERIES} not found under {shared_datasets}")
     tmp = tmp_path_factory.mktemp("groceries_recommend")
-    example = load_config(repo_root / EXAMPLE)
-    assert example.raw_dir.resolve() == (shared_datasets / GROCERIES.parent).resolve()
-    cfg = yaml.safe_load((repo_root / EXAMPLE).read_text(encoding="utf-8"))
-    cfg["data"]["raw_dir"] = str(shared_datasets / GROCERIES.parent)
-    cfg["output"] = {"processed_dir": str(tmp / "processed"), "reports_dir": str(tmp / "reports")}
-    path = tmp / "groceries_recommend.yaml"
-    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("JOURNEY_ID_KEY", raising=False)  # the demo key, as the example allows
-        config = load_config(path)
-        result = prepare(config)
+    config, _, result = ingest_example(repo_root, EXAMPLE, shared_datasets / GROCERIES.parent, tmp)
     engine = get_engine(config)
     evaluation = offline_evaluation(engine, config.recommend)
     train = interactions(engine)

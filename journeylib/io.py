@@ -92,7 +92,7 @@ from journeylib.privacy import (
     pseudonymise,
     redact_text,
 )
-from journeylib.project import atomic_directory, atomic_write_bytes, project_root
+from journeylib.project import atomic_directory, atomic_path, project_root
 from journeylib.schema import (
     CORE_TABLES,
     DEFAULT_CHANNEL_ALIASES,
@@ -720,14 +720,14 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
 # writing and reading processed tables
 # ---------------------------------------------------------------------------------------------
 def write_table(df: pd.DataFrame, path: Path) -> Path:
-    """Write a table as Parquet or CSV (by suffix) through a temporary file."""
+    """Write a table as Parquet or CSV (by suffix) through a temporary file, streamed to disk
+    (a million-row export is never held in memory as text)."""
     path = Path(path)
-    buf = _io.BytesIO()
-    if path.suffix == ".csv":
-        buf.write(df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    else:
-        df.to_parquet(buf, index=False)
-    atomic_write_bytes(path, buf.getvalue())
+    with atomic_path(path) as tmp:
+        if path.suffix == ".csv":
+            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+        else:
+            df.to_parquet(tmp, index=False)
     return path
 
 

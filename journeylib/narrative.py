@@ -15,7 +15,7 @@ import math
 
 import pandas as pd
 
-from journeylib.config import JourneySpec, ReportSpec
+from journeylib.config import JourneySpec, PlaybookSpec, ReportSpec
 from journeylib.display import fmt_money, fmt_number, fmt_pct
 
 #: Groups smaller than this are not singled out in a sentence (their rates are too noisy).
@@ -1180,4 +1180,707 @@ def _median_text(row: pd.Series, report: ReportSpec, unit: str) -> str:
         unit=unit,
         lo=fmt_number(row["lower"], report),
         hi=fmt_number(row["upper"], report),
+    )
+
+
+# ---- recommendations (notebook 50_recommendations) ---------------------------------------------
+# Sentences in the report language (report.language: en or id), from the tables of
+# journeylib.playbook and journeylib.recommend. Action labels come from the playbook in the
+# report language; product names and persona labels stay as in the data.
+_RECOMMEND_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "inputs": "The rules read, as of {day}, each of the {n} customers' furthest journey "
+        "stage, activity in the last {lapse} days, orders, satisfaction, and abandoned carts and "
+        "friction events in the last {recent} days.",
+        "inputs_personas": " Personas are known for {n} customers ({share}).",
+        "inputs_no_personas": " No persona assignments were found (the personas page writes "
+        "them next to the processed tables), so rules on personas match nobody.",
+        "inputs_churn": " Churn probability and value come from the churn page for {n} "
+        "customers ({share}); the others have no churn risk band.",
+        "inputs_no_churn": " No churn scores were found (the churn page writes them next to the "
+        "processed tables), so no customer has a churn risk band, rules on churn risk match "
+        "nobody, value is the revenue so far and no value at stake is computed.",
+        "actions": "{matched} of {n} customers ({share}) get an action; the most common is "
+        "**{top}** ({top_n} customers, {top_share}).",
+        "actions_none": "No customer gets an action.",
+        "actions_empty": "There are no customers to act on.",
+        "at_stake": " The largest expected value at stake (churn probability × value) is with "
+        "**{action}**: {amount} across {k} customers, {share} of the {total} at stake in all.",
+        "unmatched": " **{u} customers ({share}) match no rule** and get no action; they are "
+        "shown below.",
+        "all_matched": " Every customer matches a rule.",
+        "unmatched_profile": "The largest group without an action is {who}: {k} of the {u} "
+        "customers without one. To reach them, add a rule for them to `playbook.rules`.",
+        "who": "customers in the {stage} stage who {orders} and {activity}",
+        "who_no_stage": "customers without a journey stage who {orders} and {activity}",
+        "ordered": "have ordered",
+        "never_ordered": "have never ordered",
+        "lapsed": "have been inactive for {lapse} days",
+        "active": "are still active",
+        "export": "**Export for the e-mail tool:** `next_best_actions.csv`, saved with this "
+        "report's tables, lists the {n} customers who get an action, one row each: customer_id, "
+        "action, action_label, channel and reason{left_out}. The customer_id is the pseudonym "
+        "used throughout this report, never the "
+        "client's own id: the client maps it back to their customers with their own key "
+        "(pseudonymising their customer list with the same key) or their identity table. The "
+        "file holds no e-mail address, name or phone number, and never will: the e-mail tool "
+        "adds them from the client's own systems after the mapping.",
+        "left_out": " ({skipped} customers without an action are left out)",
+        "uplift": "Of {n1} abandoned carts followed within {contact} days by a visit from "
+        "{channels}, {r1} were bought within {window} days, against {r0} of the {n0} carts "
+        "without such a visit: a difference of {d} points (95% interval {lo} to {hi}).",
+        "uplift_one_sided": "Abandoned carts cannot be compared: {n1} were followed within "
+        "{contact} days by a visit from {channels} and {n0} were not.",
+        "uplift_caveat": " **This is observational, not an experiment:** customers who come back "
+        "through a message were more engaged to begin with, and a visit is itself a chance to "
+        "buy, so the difference is an upper bound on what the message caused. Only a holdout "
+        "test (no message for a random share of abandoned carts) measures the effect.",
+        "uplift_none": "No abandoned cart has a complete {window}-day follow-up in the events "
+        "before the cut-off, so the cart-recovery uplift is not estimated.",
+        "recs": "{n} of {customers} customers get up to {k} products each ({rows} "
+        "recommendations).",
+        "recs_sources": " The first product comes from {parts}.",
+        "src_item_knn": "products bought together with the customer's own purchases (item-kNN) "
+        "for {n} customers",
+        "src_persona_popularity": "their persona's most bought products for {n}",
+        "src_popularity": "the most bought products overall for {n}",
+        "and": " and ",
+        "recs_fill": " For {f} customers with orders, the end of the list comes from popularity: "
+        "their purchases have too few products bought together with them.",
+        "recs_none": " {z} customers get no product: they have bought every product already.",
+        "recs_one_product": " **The catalogue holds a single product**, so there is nothing to "
+        "choose between: everyone who has not bought it yet is shown it.",
+        "no_orders": "**No orders before the cut-off:** the recommender learns only from "
+        "purchases, so there are no product recommendations, product similarities or offline "
+        "evaluation.",
+        "personas_missing": "No persona assignments were found (the personas page writes them), "
+        "so the table shows the products recommended to most customers overall.",
+        "by_persona": "The product recommended to the most customers of each persona: {items}.",
+        "by_persona_item": "**{group}**: {product} ({share} of its customers)",
+        "similar": "Customers who bought **{product}**, the best seller, most often also bought "
+        "{others}.",
+        "similar_none": "The best sellers have no products bought together with them often "
+        "enough to count as similar (`recommend.min_item_support`).",
+        "evaluation": "Trained on the orders up to {train_end} and tested on what {n} "
+        "customers with earlier orders bought from {start} to {end}{new}, item-kNN finds "
+        "{recall} of each customer's purchases in its top {k} (recall@{k}) against {b_recall} "
+        "for the most popular products: a difference of {d} points (95% interval {lo} to {hi}), "
+        "{verdict}. Precision@{k} is {precision} against {b_precision}, NDCG@{k} {ndcg} against "
+        "{b_ndcg}, and {hit} of the customers get at least one right product against {b_hit}. "
+        "Item-kNN shows these customers {coverage} of the catalogue, popularity {b_coverage}.",
+        "new_only": " (products new to them)",
+        "better": "**item-kNN is better**",
+        "worse": "**the popularity baseline is better**",
+        "tie": "**not a significant difference**",
+        "small_eval": " **Caution:** only {n} customers could be evaluated, so these figures are "
+        "very uncertain.",
+        "cold": " For the {m} customers whose first order fell in the test window, the "
+        "popularity fallback finds {recall} of their purchases in its top {k}.",
+        "cold_persona": " For the {m} customers whose first order fell in the test window, "
+        "their persona's most bought products find {recall} of their purchases in the top {k}, "
+        "against {b_recall} for the most bought products overall.",
+        "not_evaluated": "**The recommendations could not be evaluated offline:** {detail}.",
+        "weight_default": "`recommend.popularity_weight: auto` chooses the weight on a validation "
+        "window, which these data do not have, so the recommendations above use item-kNN alone "
+        "(weight 0).",
+        "weight_fixed": "The popularity weight is set in the configuration "
+        "(`recommend.popularity_weight: {detail}`; 0 = item-kNN only, 1 = best sellers only).",
+        "weight": "`recommend.popularity_weight: auto` chose a weight of **{w}** (0 = item-kNN "
+        "only, 1 = popularity only): the best recall@{k} ({recall}) for {n} customers in the "
+        "validation window {start} to {end}, just before the test window, so the test figures "
+        "above were not used to choose it. Across weights recall ranges from {lo} to {hi}.",
+    },
+    "id": {
+        "inputs": "Aturan membaca, per {day}, untuk setiap {n} pelanggan: tahap perjalanan "
+        "terjauh, aktivitas dalam {lapse} hari terakhir, pesanan, kepuasan, serta keranjang "
+        "tertinggal dan kendala dalam {recent} hari terakhir.",
+        "inputs_personas": " Persona diketahui untuk {n} pelanggan ({share}).",
+        "inputs_no_personas": " Penetapan persona tidak ditemukan (halaman persona menuliskannya "
+        "di samping tabel olahan), sehingga aturan berdasarkan persona tidak berlaku untuk "
+        "siapa pun.",
+        "inputs_churn": " Probabilitas churn dan nilai pelanggan berasal dari halaman churn "
+        "untuk {n} pelanggan ({share}); pelanggan lain tidak memiliki kelompok risiko churn.",
+        "inputs_no_churn": " Skor churn tidak ditemukan (halaman churn menuliskannya di samping "
+        "tabel olahan), sehingga tidak ada pelanggan dengan kelompok risiko churn, aturan "
+        "berdasarkan risiko churn tidak berlaku, nilai pelanggan adalah pendapatan sejauh ini "
+        "dan nilai yang dipertaruhkan tidak dihitung.",
+        "actions": "{matched} dari {n} pelanggan ({share}) mendapat tindakan; yang paling umum "
+        "adalah **{top}** ({top_n} pelanggan, {top_share}).",
+        "actions_none": "Tidak ada pelanggan yang mendapat tindakan.",
+        "actions_empty": "Tidak ada pelanggan untuk ditindaklanjuti.",
+        "at_stake": " Nilai yang dipertaruhkan terbesar (probabilitas churn × nilai) ada pada "
+        "**{action}**: {amount} dari {k} pelanggan, {share} dari total {total}.",
+        "unmatched": " **{u} pelanggan ({share}) tidak cocok dengan aturan mana pun** dan tidak "
+        "mendapat tindakan; mereka ditampilkan di bawah.",
+        "all_matched": " Setiap pelanggan cocok dengan salah satu aturan.",
+        "unmatched_profile": "Kelompok terbesar tanpa tindakan adalah {who}: {k} dari {u} "
+        "pelanggan tanpa tindakan. Untuk menjangkau mereka, tambahkan aturan di "
+        "`playbook.rules`.",
+        "who": "pelanggan pada tahap {stage} yang {orders} dan {activity}",
+        "who_no_stage": "pelanggan tanpa tahap perjalanan yang {orders} dan {activity}",
+        "ordered": "pernah memesan",
+        "never_ordered": "belum pernah memesan",
+        "lapsed": "tidak aktif selama {lapse} hari",
+        "active": "masih aktif",
+        "export": "**Ekspor untuk alat email:** `next_best_actions.csv`, disimpan bersama tabel "
+        "laporan ini, berisi {n} pelanggan yang mendapat tindakan, satu baris per pelanggan: "
+        "customer_id, action, action_label, channel dan reason{left_out}. customer_id adalah "
+        "pseudonim yang dipakai di seluruh "
+        "laporan ini, bukan ID milik klien: klien memetakannya kembali ke pelanggannya dengan "
+        "kunci miliknya sendiri (membuat pseudonim dari daftar pelanggannya dengan kunci yang "
+        "sama) atau dengan tabel identitasnya. Berkas ini tidak berisi alamat email, nama, atau "
+        "nomor telepon, dan tidak akan pernah berisi: alat email menambahkannya dari sistem "
+        "klien sendiri setelah pemetaan.",
+        "left_out": " ({skipped} pelanggan tanpa tindakan tidak disertakan)",
+        "uplift": "Dari {n1} keranjang tertinggal yang dalam {contact} hari diikuti kunjungan dari "
+        "{channels}, {r1} dibeli dalam {window} hari, dibanding {r0} dari {n0} keranjang tanpa "
+        "kunjungan seperti itu: selisih {d} poin (interval 95% {lo} sampai {hi}).",
+        "uplift_one_sided": "Keranjang tertinggal tidak dapat dibandingkan: {n1} diikuti "
+        "kunjungan dari {channels} dalam {contact} hari dan {n0} tidak.",
+        "uplift_caveat": " **Ini adalah pengamatan, bukan eksperimen:** pelanggan yang kembali "
+        "melalui pesan memang lebih terlibat sejak awal, dan kunjungan itu sendiri adalah "
+        "kesempatan membeli, sehingga selisih ini adalah batas atas dari efek pesan. Hanya uji "
+        "holdout (tanpa pesan untuk sebagian acak keranjang tertinggal) yang mengukur efeknya.",
+        "uplift_none": "Tidak ada keranjang tertinggal dengan masa tindak lanjut {window} hari "
+        "yang lengkap sebelum tanggal batas, sehingga uplift pemulihan keranjang tidak "
+        "diestimasi.",
+        "recs": "{n} dari {customers} pelanggan mendapat hingga {k} produk masing-masing ({rows} "
+        "rekomendasi).",
+        "recs_sources": " Produk pertama berasal dari {parts}.",
+        "src_item_knn": "produk yang dibeli bersama pembelian pelanggan sendiri (item-kNN) untuk "
+        "{n} pelanggan",
+        "src_persona_popularity": "produk terlaris personanya untuk {n}",
+        "src_popularity": "produk terlaris secara keseluruhan untuk {n}",
+        "and": " dan ",
+        "recs_fill": " Untuk {f} pelanggan yang pernah memesan, bagian akhir daftar diisi dari "
+        "produk terlaris: pembelian mereka memiliki terlalu sedikit produk yang dibeli bersama.",
+        "recs_none": " {z} pelanggan tidak mendapat produk: mereka sudah membeli semua produk.",
+        "recs_one_product": " **Katalog hanya berisi satu produk**, sehingga tidak ada yang "
+        "perlu dipilih: setiap pelanggan yang belum membelinya ditawari produk itu.",
+        "no_orders": "**Tidak ada pesanan sebelum tanggal batas:** sistem rekomendasi hanya "
+        "belajar dari pembelian, sehingga tidak ada rekomendasi produk, kemiripan produk, "
+        "maupun evaluasi offline.",
+        "personas_missing": "Penetapan persona tidak ditemukan (halaman persona menuliskannya), "
+        "sehingga tabel menampilkan produk yang paling banyak direkomendasikan secara "
+        "keseluruhan.",
+        "by_persona": "Produk yang direkomendasikan kepada pelanggan terbanyak di setiap "
+        "persona: {items}.",
+        "by_persona_item": "**{group}**: {product} ({share} pelanggannya)",
+        "similar": "Pelanggan yang membeli **{product}**, produk terlaris, paling sering juga "
+        "membeli {others}.",
+        "similar_none": "Produk terlaris tidak memiliki produk yang cukup sering dibeli "
+        "bersamanya untuk dianggap mirip (`recommend.min_item_support`).",
+        "evaluation": "Dilatih dengan pesanan hingga {train_end} dan diuji pada apa yang dibeli "
+        "{n} pelanggan dengan pesanan sebelumnya dari {start} sampai {end}{new}, item-kNN "
+        "menemukan {recall} pembelian setiap pelanggan dalam {k} teratasnya (recall@{k}) "
+        "dibanding {b_recall} untuk produk terlaris: selisih {d} poin (interval 95% {lo} sampai "
+        "{hi}), {verdict}. Precision@{k} {precision} dibanding {b_precision}, NDCG@{k} {ndcg} "
+        "dibanding {b_ndcg}, dan {hit} pelanggan mendapat setidaknya satu produk yang tepat "
+        "dibanding {b_hit}. Item-kNN menampilkan {coverage} katalog kepada pelanggan ini, "
+        "produk terlaris {b_coverage}.",
+        "new_only": " (produk yang baru bagi mereka)",
+        "better": "**item-kNN lebih baik**",
+        "worse": "**pembanding produk terlaris lebih baik**",
+        "tie": "**bukan perbedaan yang signifikan**",
+        "small_eval": " **Perhatian:** hanya {n} pelanggan yang dapat dievaluasi, sehingga angka "
+        "ini sangat tidak pasti.",
+        "cold": " Untuk {m} pelanggan yang pesanan pertamanya jatuh dalam periode uji, cadangan "
+        "produk terlaris menemukan {recall} pembelian mereka dalam {k} teratas.",
+        "cold_persona": " Untuk {m} pelanggan yang pesanan pertamanya jatuh dalam periode uji, "
+        "produk terlaris personanya menemukan {recall} pembelian mereka dalam {k} teratas, "
+        "dibanding {b_recall} untuk produk terlaris secara keseluruhan.",
+        "not_evaluated": "**Rekomendasi tidak dapat dievaluasi secara offline:** {detail}.",
+        "weight_default": "`recommend.popularity_weight: auto` memilih bobot pada periode "
+        "validasi, yang tidak tersedia pada data ini, sehingga rekomendasi di atas hanya memakai "
+        "item-kNN (bobot 0).",
+        "weight_fixed": "Bobot produk terlaris ditetapkan di konfigurasi "
+        "(`recommend.popularity_weight: {detail}`; 0 = hanya item-kNN, 1 = hanya produk "
+        "terlaris).",
+        "weight": "`recommend.popularity_weight: auto` memilih bobot **{w}** (0 = hanya item-kNN, "
+        "1 = hanya produk terlaris): recall@{k} terbaik ({recall}) untuk {n} pelanggan pada "
+        "periode validasi {start} sampai {end}, tepat sebelum periode uji, sehingga angka uji di "
+        "atas tidak dipakai untuk memilihnya. Di semua bobot, recall berkisar dari {lo} sampai "
+        "{hi}.",
+    },
+}
+#: Playbook conditions in words (the rules table); ``{v}`` is a list joined by "or".
+_RULE_WORDS: dict[str, dict[str, object]] = {
+    "en": {
+        "stage": "furthest stage {v}",
+        "persona": "persona {v}",
+        "churn_risk": "{v} churn risk",
+        "value": "{v} value",
+        "abandoned_cart": ("left a cart without buying in the last {d} days", "no abandoned cart"),
+        "friction": ("hit a friction event in the last {d} days", "no recent friction"),
+        "satisfied": ("satisfied (promoter or reviews of 4+ stars)", "not known to be satisfied"),
+        "lapsed": ("inactive for {l} days", "active in the last {l} days"),
+        "no_order": "no order yet",
+        "exactly": "exactly {n}",
+        "at_least": "at least {n}",
+        "at_most": "at most {n}",
+        "between": "{a} to {b} orders",
+        "one": "one order",
+        "many": "{n} orders",
+        "always": "every customer not matched by a rule above",
+        "and": "; ",
+        "or": " or ",
+        "bands": {"high": "high", "medium": "medium", "low": "low"},
+    },
+    "id": {
+        "stage": "tahap terjauh {v}",
+        "persona": "persona {v}",
+        "churn_risk": "risiko churn {v}",
+        "value": "nilai {v}",
+        "abandoned_cart": (
+            "meninggalkan keranjang tanpa membeli dalam {d} hari terakhir",
+            "tidak ada keranjang tertinggal",
+        ),
+        "friction": ("mengalami kendala dalam {d} hari terakhir", "tidak ada kendala baru"),
+        "satisfied": ("puas (promotor atau ulasan bintang 4+)", "tidak diketahui puas"),
+        "lapsed": ("tidak aktif selama {l} hari", "aktif dalam {l} hari terakhir"),
+        "no_order": "belum pernah memesan",
+        "exactly": "tepat {n}",
+        "at_least": "minimal {n}",
+        "at_most": "maksimal {n}",
+        "between": "{a} sampai {b} pesanan",
+        "one": "satu pesanan",
+        "many": "{n} pesanan",
+        "always": "setiap pelanggan yang tidak cocok dengan aturan di atas",
+        "and": "; ",
+        "or": " atau ",
+        "bands": {"high": "tinggi", "medium": "sedang", "low": "rendah"},
+    },
+}
+
+
+def _rt(report: ReportSpec, key: str, **values: object) -> str:
+    texts = _RECOMMEND_TEXT.get(report.language, _RECOMMEND_TEXT["en"])
+    return texts[key].format(**values)
+
+
+def _points(diff: float, report: ReportSpec) -> str:
+    """A difference of two shares in percentage points, signed: ``+1,5``."""
+    if diff is None or (isinstance(diff, float) and math.isnan(diff)):
+        return "–"
+    sign = "+" if diff > 0 else ("−" if diff < 0 else "")
+    return sign + fmt_number(abs(100 * diff), report, decimals=1)
+
+
+def _orders_words(lo: int | None, hi: int | None, words: dict) -> str:
+    """An orders condition in words: "no order yet", "at least one order", "2 to 4 orders"."""
+    lo = lo or 0
+
+    def orders(n: int) -> str:
+        return words["one"] if n == 1 else words["many"].format(n=n)
+
+    if hi == 0:
+        return words["no_order"]
+    if hi is None:  # orders_min: 0 alone holds for everyone: nothing to say
+        return words["at_least"].format(n=orders(lo)) if lo else ""
+    if lo == hi:
+        return words["exactly"].format(n=orders(lo))
+    if lo == 0:
+        return words["at_most"].format(n=orders(hi))
+    return words["between"].format(a=lo, b=hi)
+
+
+def playbook_rules(
+    spec: PlaybookSpec,
+    report: ReportSpec,
+    *,
+    stage_labels: dict[str, str] | None = None,
+    lapse_days: int = 90,
+) -> pd.DataFrame:
+    """The playbook as a table for the reader: one row per rule, in priority order.
+
+    Columns: priority (1 = checked first), rule, conditions (every condition of the rule in
+    words, in the report language), action, action_label (report language), channel. A customer
+    gets the action of the first rule whose conditions all hold.
+    """
+    words = _RULE_WORDS.get(report.language, _RULE_WORDS["en"])
+    labels = stage_labels or {}
+    bands = words["bands"]
+    label_key = "label_id" if report.language == "id" else "label"
+    rows = []
+    for i, rule in enumerate(spec.rules, start=1):
+        w = rule.when
+        parts = []
+        if w.stage:
+            parts.append(
+                words["stage"].format(v=words["or"].join(labels.get(s, s) for s in w.stage))
+            )
+        if w.persona:
+            parts.append(words["persona"].format(v=words["or"].join(str(p) for p in w.persona)))
+        if w.churn_risk:
+            parts.append(
+                words["churn_risk"].format(v=words["or"].join(bands[b] for b in w.churn_risk))
+            )
+        if w.value:
+            parts.append(words["value"].format(v=words["or"].join(bands[b] for b in w.value)))
+        if w.orders_min is not None or w.orders_max is not None:
+            parts.append(_orders_words(w.orders_min, w.orders_max, words))
+            parts = [p for p in parts if p]
+        for flag in ("abandoned_cart", "friction", "satisfied", "lapsed"):
+            want = getattr(w, flag)
+            if want is not None:
+                yes, no = words[flag]
+                parts.append((yes if want else no).format(d=spec.recent_days, l=lapse_days))
+        action = spec.actions[rule.action]
+        rows.append(
+            {
+                "priority": i,
+                "rule": rule.name,
+                "conditions": words["and"].join(parts) if parts else words["always"],
+                "action": rule.action,
+                "action_label": getattr(action, label_key),
+                "channel": action.channel,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def action_inputs(
+    context: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    as_of: object,
+    recent_days: int,
+    lapse_days: int,
+) -> str:
+    """What the playbook rules could read (:func:`journeylib.playbook.action_context`: one row
+    per customer; ``persona`` and ``churn_probability`` missing where unknown): how many
+    customers have a persona and a churn score, and what is lost without them."""
+    n = len(context)
+
+    def share(k: int) -> str:
+        return fmt_pct(k / n if n else float("nan"), report)
+
+    text = _rt(
+        report,
+        "inputs",
+        day=as_of,
+        n=fmt_number(n, report),
+        lapse=lapse_days,
+        recent=recent_days,
+    )
+    personas = int(context["persona"].notna().sum())
+    if personas:
+        text += _rt(
+            report, "inputs_personas", n=fmt_number(personas, report), share=share(personas)
+        )
+    else:
+        text += _rt(report, "inputs_no_personas")
+    scored = int(context["churn_probability"].notna().sum())
+    if scored:
+        text += _rt(report, "inputs_churn", n=fmt_number(scored, report), share=share(scored))
+    else:
+        text += _rt(report, "inputs_no_churn")
+    return text
+
+
+def next_best_action_summary(summary: pd.DataFrame, report: ReportSpec) -> str:
+    """How many customers get an action, the most common one, where the value at stake is and
+    how many match no rule (:func:`journeylib.playbook.action_summary`: one row per action,
+    ``(no action)`` included, with customers and value_at_stake)."""
+    from journeylib.playbook import NO_ACTION
+
+    n = int(summary["customers"].sum())
+    if n == 0:
+        return _rt(report, "actions_empty")
+    none = summary["action"] == NO_ACTION
+    unmatched = int(summary.loc[none, "customers"].sum())
+    acted = summary[~none & (summary["customers"] > 0)]
+    if acted.empty:
+        text = _rt(report, "actions_none")
+    else:
+        top = acted.sort_values("customers", ascending=False, kind="stable").iloc[0]
+        text = _rt(
+            report,
+            "actions",
+            matched=fmt_number(n - unmatched, report),
+            n=fmt_number(n, report),
+            share=fmt_pct((n - unmatched) / n, report),
+            top=top["action_label"],
+            top_n=fmt_number(top["customers"], report),
+            top_share=fmt_pct(top["customers"] / n, report),
+        )
+        stake = acted["value_at_stake"].astype(float)
+        total = float(stake.sum())
+        if stake.notna().any() and total > 0:
+            best = acted.loc[stake.idxmax()]
+            text += _rt(
+                report,
+                "at_stake",
+                action=best["action_label"],
+                amount=fmt_money(best["value_at_stake"], report),
+                k=fmt_number(best["customers"], report),
+                share=fmt_pct(best["value_at_stake"] / total, report),
+                total=fmt_money(total, report),
+            )
+    if unmatched:
+        return text + _rt(
+            report,
+            "unmatched",
+            u=fmt_number(unmatched, report),
+            share=fmt_pct(unmatched / n, report),
+        )
+    return text + _rt(report, "all_matched")
+
+
+def unmatched_customers(no_rule: pd.DataFrame, report: ReportSpec, *, lapse_days: int) -> str:
+    """The largest group of customers without an action (``no_rule``: one row per stage x lapsed
+    x ordered with ``customers``; ``stage`` holds the label, missing without a stage)."""
+    total = int(no_rule["customers"].sum()) if len(no_rule) else 0
+    if total == 0:
+        return _rt(report, "all_matched").strip()
+    top = no_rule.sort_values("customers", ascending=False, kind="stable").iloc[0]
+    values = {
+        "orders": _rt(report, "ordered" if bool(top["ordered"]) else "never_ordered"),
+        "activity": _rt(report, "lapsed" if bool(top["lapsed"]) else "active", lapse=lapse_days),
+    }
+    if pd.isna(top["stage"]):
+        who = _rt(report, "who_no_stage", **values)
+    else:
+        who = _rt(report, "who", stage=f"**{top['stage']}**", **values)
+    return _rt(
+        report,
+        "unmatched_profile",
+        who=who,
+        k=fmt_number(top["customers"], report),
+        u=fmt_number(total, report),
+    )
+
+
+def action_export(exported: int, customers: int, report: ReportSpec) -> str:
+    """What ``next_best_actions.csv`` holds and how the client maps its pseudonymous ids back."""
+    return _rt(
+        report,
+        "export",
+        n=fmt_number(exported, report),
+        left_out=_rt(report, "left_out", skipped=fmt_number(customers - exported, report))
+        if customers > exported
+        else "",
+    )
+
+
+def cart_recovery_uplift(
+    uplift: pd.DataFrame | None,
+    report: ReportSpec,
+    *,
+    channels: list[str] | tuple[str, ...],
+    contact_days: float,
+    window_days: float,
+) -> str:
+    """Recovery of abandoned carts with and without a message-driven return visit, always with
+    the statement that it is observational (:func:`journeylib.playbook.cart_recovery_uplift`:
+    two rows, contacted True/False, with carts, recovery_rate and the difference; ``None``: no
+    events to estimate it from)."""
+    lang_or = _RULE_WORDS.get(report.language, _RULE_WORDS["en"])["or"]
+    values = {
+        "channels": lang_or.join(str(c).replace("_", " ") for c in channels),
+        "contact": fmt_number(contact_days, report),
+        "window": fmt_number(window_days, report),
+    }
+    if uplift is None or int(uplift["carts"].sum()) == 0:
+        return _rt(report, "uplift_none", **values)
+    rows = uplift.set_index("contacted")
+    n1, n0 = int(rows.loc[True, "carts"]), int(rows.loc[False, "carts"])
+    if n1 == 0 or n0 == 0:
+        text = _rt(
+            report,
+            "uplift_one_sided",
+            n1=fmt_number(n1, report),
+            n0=fmt_number(n0, report),
+            **values,
+        )
+    else:
+        text = _rt(
+            report,
+            "uplift",
+            n1=fmt_number(n1, report),
+            n0=fmt_number(n0, report),
+            r1=fmt_pct(rows.loc[True, "recovery_rate"], report),
+            r0=fmt_pct(rows.loc[False, "recovery_rate"], report),
+            d=_points(float(rows["difference"].iloc[0]), report),
+            lo=_points(float(rows["difference_low"].iloc[0]), report),
+            hi=_points(float(rows["difference_high"].iloc[0]), report),
+            **values,
+        )
+    return text + _rt(report, "uplift_caveat")
+
+
+def recommendations_made(
+    recommendations: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    customers: int,
+    k: int,
+    products: int,
+) -> str:
+    """Who gets how many recommendations and from which source
+    (:func:`journeylib.recommend.top_n`: one row per customer x rank with ``source``), for
+    ``customers`` customers over a catalogue of ``products``."""
+    recs = recommendations
+    first = recs.loc[recs["rank"] == 1, ["customer_id", "source"]]
+    source = first["source"].astype(str).value_counts()
+    n = int(len(first))
+    text = _rt(
+        report,
+        "recs",
+        n=fmt_number(n, report),
+        customers=fmt_number(customers, report),
+        k=k,
+        rows=fmt_number(len(recs), report),
+    )
+    parts = [
+        _rt(report, f"src_{name}", n=fmt_number(int(source[name]), report))
+        for name in ("item_knn", "persona_popularity", "popularity")
+        if source.get(name, 0)
+    ]
+    if parts:
+        listed = (
+            ", ".join(parts[:-1]) + _rt(report, "and") + parts[-1] if len(parts) > 1 else parts[0]
+        )
+        text += _rt(report, "recs_sources", parts=listed)
+    knn_first = set(first.loc[first["source"].astype(str) == "item_knn", "customer_id"].astype(str))
+    filled = recs.loc[recs["source"].astype(str) == "popularity", "customer_id"].astype(str)
+    f = len(knn_first & set(filled))
+    if f:
+        text += _rt(report, "recs_fill", f=fmt_number(f, report))
+    if customers > n:
+        text += _rt(report, "recs_none", z=fmt_number(customers - n, report))
+    if products == 1:
+        text += _rt(report, "recs_one_product")
+    return text
+
+
+def recommendations_skipped(reason: str, report: ReportSpec, *, detail: str = "") -> str:
+    """A part of the recommendations page that is skipped or fixed, and why: ``no_orders``
+    (nothing to learn from), ``not_evaluated`` (``detail``: what the evaluation lacked),
+    ``personas_missing`` (no persona assignments), ``weight_default`` (``auto`` without a
+    validation window) or ``weight_fixed`` (``detail``: the configured weight)."""
+    return _rt(report, reason, detail=detail)
+
+
+def persona_recommendations(
+    by_persona: pd.DataFrame, report: ReportSpec, *, max_groups: int = 8
+) -> str:
+    """The product recommended to most customers of each persona (``by_persona``: one row per
+    persona x product with ``persona_label``, ``rank`` 1 = most recommended, ``product`` the
+    product's display name and ``share`` of the persona's customers)."""
+    top = by_persona[by_persona["rank"] == 1].head(max_groups)
+    items = [
+        _rt(
+            report,
+            "by_persona_item",
+            group=row["persona_label"],
+            product=row["product"],
+            share=fmt_pct(row["share"], report),
+        )
+        for _, row in top.iterrows()
+    ]
+    return _rt(report, "by_persona", items="; ".join(items)) if items else ""
+
+
+def similar_products(similar: pd.DataFrame, report: ReportSpec, *, best_seller: str) -> str:
+    """The products most similar to the best seller (``similar``: rows of
+    ``ItemKNN.similar_items`` for it, best first, with the display name in
+    ``similar_product``)."""
+    if similar.empty:
+        return _rt(report, "similar_none")
+    sep = _RULE_WORDS.get(report.language, _RULE_WORDS["en"])["or"]
+    others = sep.join(f"**{p}**" for p in similar["similar_product"].head(3))
+    return _rt(report, "similar", product=best_seller, others=others)
+
+
+def _eval_value(table: pd.DataFrame, model: str, metric: str, column: str = "value") -> float:
+    row = table.loc[(table["model"] == model) & (table["metric"] == metric), column]
+    return float(row.iloc[0]) if len(row) else float("nan")
+
+
+def recommend_evaluation(
+    table: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    train_end: object,
+    test_start: object,
+    test_end: object,
+    exclude_bought: bool = True,
+    min_group: int = MIN_GROUP,
+) -> str:
+    """Item-kNN against the popularity baseline on the time split, with the paired difference of
+    recall and its 95% interval deciding the verdict
+    (:func:`journeylib.recommend.evaluate_topn`: one row per model x metric, populations
+    "customers with orders" and, when any, "new customers")."""
+    warm = table[table["population"] == "customers with orders"]
+    k = int(warm["k"].iloc[0])
+    n = int(warm["customers"].iloc[0])
+    lo = _eval_value(warm, "item_knn", "recall", "diff_ci_low")
+    hi = _eval_value(warm, "item_knn", "recall", "diff_ci_high")
+    verdict = "better" if lo > 0 else ("worse" if hi < 0 else "tie")
+    values = {}
+    for metric in ("recall", "precision", "hit_rate", "coverage"):
+        key = "hit" if metric == "hit_rate" else metric
+        values[key] = fmt_pct(_eval_value(warm, "item_knn", metric), report)
+        values[f"b_{key}"] = fmt_pct(_eval_value(warm, "popularity", metric), report)
+    values["ndcg"] = _num(_eval_value(warm, "item_knn", "ndcg"), report)
+    values["b_ndcg"] = _num(_eval_value(warm, "popularity", "ndcg"), report)
+    text = _rt(
+        report,
+        "evaluation",
+        train_end=train_end,
+        start=test_start,
+        end=test_end,
+        n=fmt_number(n, report),
+        new=_rt(report, "new_only") if exclude_bought else "",
+        k=k,
+        d=_points(_eval_value(warm, "item_knn", "recall", "diff_vs_baseline"), report),
+        lo=_points(lo, report),
+        hi=_points(hi, report),
+        verdict=_rt(report, verdict),
+        **values,
+    )
+    if n < min_group:
+        text += _rt(report, "small_eval", n=fmt_number(n, report))
+    cold = table[table["population"] == "new customers"]
+    if len(cold):
+        m = fmt_number(int(cold["customers"].iloc[0]), report)
+        if (cold["model"] == "persona_popularity").any():
+            text += _rt(
+                report,
+                "cold_persona",
+                m=m,
+                k=k,
+                recall=fmt_pct(_eval_value(cold, "persona_popularity", "recall"), report),
+                b_recall=fmt_pct(_eval_value(cold, "popularity", "recall"), report),
+            )
+        else:
+            text += _rt(
+                report,
+                "cold",
+                m=m,
+                k=k,
+                recall=fmt_pct(_eval_value(cold, "popularity", "recall"), report),
+            )
+    return text
+
+
+def popularity_weight_choice(
+    curve: pd.DataFrame, report: ReportSpec, *, k: int, start: object, end: object
+) -> str:
+    """The weight ``popularity_weight: auto`` chose on the validation window ``start..end``
+    (:func:`journeylib.recommend.popularity_weight_curve`: one row per weight with recall and
+    ``chosen``)."""
+    best = curve[curve["chosen"]].iloc[0]
+    return _rt(
+        report,
+        "weight",
+        w=fmt_number(best["popularity_weight"], report, decimals=1),
+        k=k,
+        recall=fmt_pct(best["recall"], report),
+        n=fmt_number(int(best["customers"]), report),
+        start=start,
+        end=end,
+        lo=fmt_pct(curve["recall"].min(), report),
+        hi=fmt_pct(curve["recall"].max(), report),
     )

@@ -166,7 +166,7 @@ def action_context(
         ``playbook`` (bands, ``recent_days``), ``journey`` (cart, conversion and friction
         events) and the stage rules.
     as_of
-        Cut-off day (default ``config.effective_as_of``).
+        Cut-off day (default ``config.effective_as_of``, else the last day holding data).
     features
         The feature table at ``as_of`` (computed when not given).
     personas, at_risk
@@ -188,11 +188,19 @@ def action_context(
     from journeylib.stages import StageModel, customer_stages
 
     spec = config.playbook
-    day = pd.Timestamp(as_of or config.effective_as_of).date()
+    cut = as_of or config.effective_as_of
     if features is None:
+        # no cut-off anywhere: the feature table measures to the last day holding data
         features = customer_features(
-            engine, as_of=day, config=config, include=["rfm", "satisfaction"]
+            engine, as_of=cut, config=config, include=["rfm", "satisfaction"]
         )
+    cut = cut or features.attrs.get("as_of")
+    if cut is None:
+        raise ValueError(
+            "action_context needs a cut-off: set as_of (or data.window) in the config; the data "
+            "hold no dated activity to take the last day from"
+        )
+    day = pd.Timestamp(cut).date()
     ctx = features[[ID]].copy()
     ctx["orders"] = features["rfm_frequency"].to_numpy() if "rfm_frequency" in features else 0
     nps = features.get("satisfaction_nps_mean", pd.Series(np.nan, index=features.index))

@@ -21,7 +21,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR.parent) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR.parent))
 
+from benchmarks import churn as _churn  # noqa: E402,F401  (registers its stages)
 from benchmarks import personas as _personas  # noqa: E402,F401  (registers its stages)
+from benchmarks import recommend as _recommend  # noqa: E402,F401  (registers its stages)
 from benchmarks.datasets import size_label  # noqa: E402
 from benchmarks.stages import COMPARE, REGISTRY  # noqa: E402
 

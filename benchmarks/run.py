@@ -37,8 +37,10 @@ RESULTS_DIR = BENCH_DIR / "results"
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks import churn as _churn  # noqa: E402,F401  (registers its stages)
 from benchmarks import datasets  # noqa: E402  (needs REPO_ROOT on sys.path)
 from benchmarks import personas as _personas  # noqa: E402,F401  (registers its stages)
+from benchmarks import recommend as _recommend  # noqa: E402,F401  (registers its stages)
 from benchmarks.stages import REGISTRY, Context, Stage, select  # noqa: E402
 
 

@@ -76,6 +76,13 @@ def test_reason_options():
         "d": ["plan"],
         "e": ["plan", "errors", "silent_days"],
     }
+    # explain only d and e, but "typical" stays typical of all five (median silence 20 days):
+    # among d and e alone it would be 65 days, and e's 100 days would weigh 0.07, not 0.16
+    r = customer_reasons(_MODEL, X, customers=["e", "d"])
+    assert set(r["customer_id"]) == {"d", "e"}
+    e = r[r["customer_id"] == "e"].set_index("feature")
+    assert e.loc["silent_days", "effect"] == pytest.approx(0.16)
+    assert customer_reasons(_MODEL, X, customers=["a"]).empty
     with pytest.raises(ValueError, match="does not use"):
         customer_reasons(_MODEL, X, reference={"age": 30})
     with pytest.raises(ValueError, match="'customer_id'"):

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -62,6 +62,7 @@ def customer_reasons(
     top: int = 3,
     reference: str | Mapping[str, Any] = "median",
     sample_size: int | None = None,
+    customers: Sequence[Any] | None = None,
     min_effect: float = 0.01,
 ) -> pd.DataFrame:
     """Each customer's top reasons for the predicted churn risk.
@@ -86,6 +87,10 @@ def customer_reasons(
     sample_size
         Explain at most this many customers: those with the highest churn probability (the
         at-risk end); ``None``: all.
+    customers
+        Explain only these customer ids (e.g. the top of the at-risk list); the typical values
+        still come from every row of X, so "typical" means typical of all scored customers, not
+        of the at-risk ones (among whom a long absence is typical).
     min_effect
         Smallest drop of the churn probability that counts as a reason (default one percentage
         point: a smaller one is noise, not something to act on).
@@ -127,6 +132,9 @@ def customer_reasons(
     ids = X[id_column].reset_index(drop=True)
     numeric = {f: is_numeric(Xf[f]) for f in features}
     typical = {f: given[f] if f in given else _typical(Xf[f]) for f in features}
+    if customers is not None:
+        keep = np.flatnonzero(ids.isin(set(customers)).to_numpy())
+        Xf, ids = Xf.iloc[keep].reset_index(drop=True), ids.iloc[keep].reset_index(drop=True)  # noqa: N806
     base = churn_probability(model, Xf)
     if sample_size is not None and len(Xf) > sample_size:
         keep = np.sort(np.argsort(-base, kind="stable")[:sample_size])

@@ -56,6 +56,7 @@ import pandas as pd
 
 from journeylib.schema import CHANNELS, DEVICES
 from journeylib.sql import (
+    as_date,
     check_choice,
     date_trunc,
     days_between,
@@ -262,13 +263,7 @@ def _groups(include: Iterable[str] | None) -> tuple[str, ...]:
 
 
 def _as_of_date(as_of: object) -> dt.date:
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"as_of must be a date (e.g. '2025-06-30'), got {as_of!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"as_of must be a date (e.g. '2025-06-30'), got {as_of!r}")
-    return ts.date()
+    return as_date(as_of)
 
 
 def _last_day(engine: Engine, columns: Sequence[tuple[str, str]]) -> dt.date | None:

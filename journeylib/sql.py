@@ -201,6 +201,22 @@ def customer_key(expr: str) -> str:
     return f"hash({expr})"
 
 
+def as_date(value: object, what: str = "as_of") -> dt.date:
+    """``value`` (a date, timestamp or ISO string) as a calendar date; a clear error naming
+    ``what`` otherwise.
+
+    >>> as_date("2025-06-30 13:00")
+    datetime.date(2025, 6, 30)
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be a date (e.g. '2025-06-30'), got {value!r}") from exc
+    if pd.isna(ts):
+        raise ValueError(f"{what} must be a date (e.g. '2025-06-30'), got {value!r}")
+    return ts.date()
+
+
 def end_of_day(as_of: object) -> str:
     """SQL timestamp literal for the end of day ``as_of`` in UTC (far future when None).
 

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from journeylib.sql import (
+    as_date,
     check_choice,
     days_between,
     end_of_day,
@@ -476,13 +477,7 @@ def _first_at_most(t: np.ndarray, s: np.ndarray, level: float = 0.5) -> float:
 
 # ---- non-contractual lifetimes ---------------------------------------------------------------
 def _day(as_of: object) -> dt.date:
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"as_of must be a date (e.g. '2025-06-30'), got {as_of!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"as_of must be a date (e.g. '2025-06-30'), got {as_of!r}")
-    return ts.date()
+    return as_date(as_of)
 
 
 def customer_lifetimes(

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.sql import check_choice, days_between, end_of_day, require_columns
+from journeylib.sql import as_date, check_choice, days_between, end_of_day, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from journeylib.config import ChurnSpec, Config
@@ -115,13 +115,7 @@ def _label_options(
 
 
 def _day(value: object, what: str = "as_of") -> dt.date:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a date (e.g. '2025-05-01'), got {value!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"{what} must be a date (e.g. '2025-05-01'), got {value!r}")
-    return ts.date()
+    return as_date(value, what)
 
 
 def _activity_tables(engine: Engine, activity: str) -> list[str]:

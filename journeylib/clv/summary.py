@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from journeylib.engine import as_engine
-from journeylib.sql import check_choice, end_of_day, epoch_seconds, first_by, quote, require_columns
+from journeylib.sql import (
+    as_date,
+    check_choice,
+    end_of_day,
+    epoch_seconds,
+    first_by,
+    quote,
+    require_columns,
+)
 
 if TYPE_CHECKING:
     from journeylib.engine import Engine
@@ -25,13 +33,7 @@ SUMMARY_UNITS: dict[str, float] = {"D": 1.0, "W": 7.0}
 
 
 def _day(value: object, what: str) -> dt.date:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a date (e.g. '2025-06-30'), got {value!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"{what} must be a date (e.g. '2025-06-30'), got {value!r}")
-    return ts.date()
+    return as_date(value, what)
 
 
 def rfm_summary(

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from journeylib.sql import check_choice, days_between, end_of_day, require_columns
+from journeylib.sql import as_date, check_choice, days_between, end_of_day, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from journeylib.engine import Engine
@@ -80,15 +80,7 @@ class Interactions:
 
 
 def _as_day(value: object, what: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be a date (e.g. '2025-06-30'), got {value!r}") from exc
-    if pd.isna(ts):
-        raise ValueError(f"{what} must be a date (e.g. '2025-06-30'), got {value!r}")
-    return ts.date()
+    return None if value is None else as_date(value, what)
 
 
 def order_pairs(

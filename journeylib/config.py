@@ -809,6 +809,31 @@ class PlaybookSpec(_Model):
         return self
 
 
+class JourneyMapSpec(_Model):
+    """Voice of the customer, pain points and the journey map (notebook ``60_journey_map``)."""
+
+    feedback_lookback_days: int = Field(
+        default=30, ge=1, le=365, description="events this long before an answer count as before it"
+    )
+    min_responses: int = Field(
+        default=10, ge=1, description="fewer answers than this: a stage's emotion is not shown"
+    )
+    text_model: Literal["auto", "lexicon", "trained"] = Field(
+        default="auto",
+        description="text sentiment: the shipped lexicon, a classifier trained on the client's "
+        "scored comments, or auto (trained when min_training_texts scored comments exist)",
+    )
+    min_training_texts: int = Field(default=300, ge=50)
+    repeat_days: int = Field(
+        default=60, ge=1, description="a purchase this soon after friction counts as kept"
+    )
+    incident_max_days: int = Field(default=31, ge=1, le=120, description="longest incident window")
+    alpha: float = Field(default=0.01, gt=0, lt=0.5, description="significance of incidents")
+    top_pain_points: int = Field(
+        default=3, ge=1, le=10, description="pain points per stage on the map"
+    )
+
+
 class ReportSpec(_Model):
     title: str = "Customer Journey Report"
     language: Literal["en", "id"] = "en"
@@ -867,6 +892,7 @@ class Config(_Model):
     churn: ChurnSpec = ChurnSpec()
     recommend: RecommendSpec = RecommendSpec()
     playbook: PlaybookSpec = PlaybookSpec()
+    journey_map: JourneyMapSpec = JourneyMapSpec()
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )

@@ -1884,3 +1884,282 @@ def popularity_weight_choice(
         lo=fmt_pct(curve["recall"].min(), report),
         hi=fmt_pct(curve["recall"].max(), report),
     )
+
+
+# ---- voice of the customer, pain points, hand-offs (60_journey_map) --------------------------
+_VOICE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "no_feedback": (
+            "There is no feedback before the cut-off: satisfaction, comments and the emotion row "
+            "of the journey map are not available; the pain points and the map come from "
+            "behaviour alone."
+        ),
+        "overview": (
+            "{n} answers from {c} customers: {kinds}. Overall NPS is **{nps}** (95% interval "
+            "{lo} to {hi}, {nn} answers)."
+        ),
+        "overview_no_nps": "{n} answers from {c} customers: {kinds}.",
+        "spread": (
+            "By {dim}, NPS is highest at **{best}** ({best_nps}, {best_n} answers) and lowest at "
+            "**{worst}** ({worst_nps}, {worst_n} answers){sig}."
+        ),
+        "spread_sig": "; the intervals do not overlap",
+        "spread_nosig": "; the intervals overlap, so the difference may be chance",
+        "spread_few": "Too few answers per {dim} to compare NPS (fewer than {m} in all but one).",
+        "model": (
+            "Sentiment comes from a classifier trained on {n} of the client's scored comments: on "
+            "comments it did not see it reaches ROC AUC {auc} (95% interval {lo} to {hi}), "
+            "against {lex} for the shipped word lists."
+        ),
+        "lexicon": (
+            "Sentiment of {n} comments comes from the shipped English and Indonesian word lists "
+            "({m} scored comments, fewer than needed to train a classifier on the client's own "
+            "words)."
+        ),
+        "no_text": "No comments to score.",
+        "themes": "The phrases most typical of unhappy comments: {terms}.",
+        "themes_none": "No phrase stands out in the unhappy comments (too few of them).",
+        "drivers": (
+            "**{event}** comes before detractors most clearly: {ds} of detractors had it in the "
+            "{d} days before answering against {ps} of promoters (lift {lift}, 95% interval {lo} "
+            "to {hi}); NPS after it is {with_} against {without} without it."
+        ),
+        "drivers_more": " Also significant: {others}.",
+        "drivers_none": (
+            "No event comes before detractors significantly more often than before promoters "
+            "({n} NPS answers)."
+        ),
+        "top_pain": (
+            "The most severe pain point is **{title}** at the {stage} stage{where}: {customers} "
+            "customers affected, about {conv} conversions ({rev}) at stake{per}. {evidence}."
+        ),
+        "where_window": " on {device} from {start} to {end}",
+        "per": ", {sev} per 30 days while it lasted",
+        "no_pain": "No pain point: no part of the journey does significantly worse than expected.",
+        "handoff": (
+            "Between {a} and {b}, {share} of {n} customers changed channel (most often "
+            "{top}); those who switched converted at {sw} against {st} for those who stayed "
+            "({diff} points, p = {p})."
+        ),
+        "handoff_none": "Too few customers move between stages to compare channel switches.",
+    },
+    "id": {
+        "no_feedback": (
+            "Tidak ada umpan balik sebelum batas waktu: kepuasan, komentar dan baris emosi pada "
+            "peta perjalanan tidak tersedia; titik masalah dan peta dibuat dari perilaku saja."
+        ),
+        "overview": (
+            "{n} jawaban dari {c} pelanggan: {kinds}. NPS keseluruhan **{nps}** (interval 95% "
+            "{lo} sampai {hi}, {nn} jawaban)."
+        ),
+        "overview_no_nps": "{n} jawaban dari {c} pelanggan: {kinds}.",
+        "spread": (
+            "Menurut {dim}, NPS tertinggi di **{best}** ({best_nps}, {best_n} jawaban) dan "
+            "terendah di **{worst}** ({worst_nps}, {worst_n} jawaban){sig}."
+        ),
+        "spread_sig": "; intervalnya tidak tumpang tindih",
+        "spread_nosig": "; intervalnya tumpang tindih, jadi perbedaannya mungkin kebetulan",
+        "spread_few": "Jawaban per {dim} terlalu sedikit untuk membandingkan NPS (kurang dari {m}).",
+        "model": (
+            "Sentimen berasal dari pengklasifikasi yang dilatih pada {n} komentar berskor milik "
+            "klien: pada komentar yang tidak dilihatnya ROC AUC {auc} (interval 95% {lo} sampai "
+            "{hi}), dibanding {lex} untuk daftar kata bawaan."
+        ),
+        "lexicon": (
+            "Sentimen {n} komentar berasal dari daftar kata bahasa Inggris dan Indonesia bawaan "
+            "({m} komentar berskor, terlalu sedikit untuk melatih pengklasifikasi)."
+        ),
+        "no_text": "Tidak ada komentar untuk dinilai.",
+        "themes": "Frasa paling khas dari komentar yang tidak puas: {terms}.",
+        "themes_none": "Tidak ada frasa yang menonjol pada komentar yang tidak puas.",
+        "drivers": (
+            "**{event}** paling jelas mendahului detraktor: {ds} detraktor mengalaminya dalam "
+            "{d} hari sebelum menjawab dibanding {ps} promotor (lift {lift}, interval 95% {lo} "
+            "sampai {hi}); NPS setelahnya {with_} dibanding {without} tanpanya."
+        ),
+        "drivers_more": " Juga signifikan: {others}.",
+        "drivers_none": (
+            "Tidak ada kejadian yang mendahului detraktor secara signifikan lebih sering daripada "
+            "promotor ({n} jawaban NPS)."
+        ),
+        "top_pain": (
+            "Titik masalah paling parah adalah **{title}** pada tahap {stage}{where}: {customers} "
+            "pelanggan terdampak, sekitar {conv} konversi ({rev}) dipertaruhkan{per}. {evidence}."
+        ),
+        "where_window": " di {device} dari {start} sampai {end}",
+        "per": ", {sev} per 30 hari selama berlangsung",
+        "no_pain": "Tidak ada titik masalah: tidak ada bagian perjalanan yang jauh lebih buruk.",
+        "handoff": (
+            "Antara {a} dan {b}, {share} dari {n} pelanggan berganti kanal (paling sering "
+            "{top}); yang berganti berkonversi {sw} dibanding {st} yang tetap ({diff} poin, "
+            "p = {p})."
+        ),
+        "handoff_none": "Terlalu sedikit pelanggan berpindah tahap untuk membandingkan kanal.",
+    },
+}
+
+
+def _vt(report: ReportSpec, key: str, **values: object) -> str:
+    texts = _VOICE_TEXT.get(report.language, _VOICE_TEXT["en"])
+    return texts[key].format(**values)
+
+
+def _p_text(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def feedback_overview(context: pd.DataFrame, report: ReportSpec) -> str:
+    """How many answers of each kind, and the overall NPS with its interval
+    (``context``: :func:`journeylib.voice.feedback_context`)."""
+    from journeylib.voice import nps_summary
+
+    if context is None or context.empty:
+        return _vt(report, "no_feedback")
+    counts = context["kind"].value_counts()
+    kinds = ", ".join(f"{fmt_number(int(v), report)} {k}" for k, v in counts.items())
+    n, c = fmt_number(len(context), report), fmt_number(context["customer_id"].nunique(), report)
+    nps = context.loc[context["kind"] == "nps", "score"].dropna()
+    if nps.empty:
+        return _vt(report, "overview_no_nps", n=n, c=c, kinds=kinds)
+    s = nps_summary(nps)
+    f = lambda v: fmt_number(v, report, decimals=1)  # noqa: E731
+    return _vt(
+        report, "overview", n=n, c=c, kinds=kinds, nps=f(s["nps"]), lo=f(s["nps_low"]),
+        hi=f(s["nps_high"]), nn=fmt_number(int(s["n"]), report),
+    )  # fmt: skip
+
+
+def nps_spread(
+    table: pd.DataFrame, dim: str, report: ReportSpec, *, labels: dict[str, str] | None = None
+) -> str:
+    """Where NPS is highest and lowest across the groups of one dimension
+    (:func:`journeylib.voice.satisfaction_by`); groups under :data:`MIN_GROUP` answers are left
+    out."""
+    t = table[(table["kind"] == "nps") & (table["n"] >= MIN_GROUP)]
+    if len(t) < 2:
+        return _vt(report, "spread_few", dim=dim, m=MIN_GROUP)
+    best, worst = t.loc[t["nps"].idxmax()], t.loc[t["nps"].idxmin()]
+    name = lambda r: (labels or {}).get(str(r[dim]), str(r[dim]))  # noqa: E731
+    f = lambda v: fmt_number(v, report, decimals=1)  # noqa: E731
+    sig = "spread_sig" if worst["nps_high"] < best["nps_low"] else "spread_nosig"
+    return _vt(
+        report, "spread", dim=dim, best=name(best), best_nps=f(best["nps"]),
+        best_n=fmt_number(int(best["n"]), report), worst=name(worst), worst_nps=f(worst["nps"]),
+        worst_n=fmt_number(int(worst["n"]), report), sig=_vt(report, sig),
+    )  # fmt: skip
+
+
+def text_sentiment_choice(
+    n_texts: int,
+    n_labelled: int,
+    evaluation: pd.DataFrame | None,
+    trained: bool,
+    report: ReportSpec,
+) -> str:
+    """Which scorer gave the comments their sentiment, and how well the classifier did on
+    held-out comments (:func:`journeylib.sentiment.evaluate_text_model`)."""
+    if n_texts == 0:
+        return _vt(report, "no_text")
+    if trained and evaluation is not None:
+        ev = evaluation.set_index("scorer") if "scorer" in evaluation else evaluation
+        row = ev.loc["text_model"]
+        f = lambda v: fmt_number(v, report, decimals=3)  # noqa: E731
+        return _vt(
+            report, "model", n=fmt_number(n_labelled, report), auc=f(row["roc_auc"]),
+            lo=f(row["ci_low"]), hi=f(row["ci_high"]), lex=f(ev.loc["lexicon", "roc_auc"]),
+        )  # fmt: skip
+    return _vt(report, "lexicon", n=fmt_number(n_texts, report), m=fmt_number(n_labelled, report))
+
+
+def top_themes(themes: pd.DataFrame | None, report: ReportSpec, *, top_n: int = 5) -> str:
+    """The most distinctive phrases of unhappy comments
+    (:func:`journeylib.sentiment.distinctive_terms`)."""
+    if themes is None or themes.empty:
+        return _vt(report, "themes_none")
+    t = themes.sort_values("rank").head(top_n)
+    terms = ", ".join(f"“{r.term}” ({fmt_number(int(r.count), report)}×)" for r in t.itertuples())
+    return _vt(report, "themes", terms=terms)
+
+
+def detractor_drivers(drivers: pd.DataFrame, lookback_days: int, report: ReportSpec) -> str:
+    """The event that most clearly precedes detractors, and the other significant ones
+    (:func:`journeylib.voice.detractor_drivers`)."""
+    sig = drivers[drivers["supported"] & (drivers["lift_low"] > 1) & (drivers["p_value"] < ALPHA)]
+    if sig.empty:
+        n = int(drivers["detractors"].max() + drivers["promoters"].max()) if len(drivers) else 0
+        return _vt(report, "drivers_none", n=fmt_number(n, report))
+    top = sig.sort_values("rank").iloc[0]
+    f = lambda v: fmt_number(v, report, decimals=1)  # noqa: E731
+    text = _vt(
+        report, "drivers", event=_words(top["event"]), ds=fmt_pct(top["detractor_share"], report),
+        ps=fmt_pct(top["promoter_share"], report), d=lookback_days, lift=f(top["lift"]),
+        lo=f(top["lift_low"]), hi=f(top["lift_high"]), with_=f(top["nps_with"]),
+        without=f(top["nps_without"]),
+    )  # fmt: skip
+    rest = sig.sort_values("rank").iloc[1:4]
+    if len(rest):
+        others = ", ".join(f"{_words(r.event)} (lift {f(r.lift)})" for r in rest.itertuples())
+        text += _vt(report, "drivers_more", others=others)
+    return text
+
+
+def top_pain_point(
+    points: pd.DataFrame, report: ReportSpec, *, labels: dict[str, str] | None = None
+) -> str:
+    """The most severe pain point with its size, cost and evidence
+    (:func:`journeylib.painpoints.pain_points`)."""
+    if points is None or points.empty:
+        return _vt(report, "no_pain")
+    r = points.iloc[0]
+    windowed = r["kind"] == "incident" and pd.notna(r["device"])
+    where = (
+        _vt(
+            report, "where_window", device=r["device"], start=r["window_start"], end=r["window_end"]
+        )
+        if windowed
+        else ""
+    )
+    f = lambda v: fmt_number(v, report, decimals=1)  # noqa: E731
+    return _vt(
+        report, "top_pain", title=r["title"], stage=(labels or {}).get(r["stage"], r["stage"]),
+        where=where, customers=fmt_number(int(r["customers"]), report),
+        conv=f(r["conversions_at_stake"]), rev=fmt_money(r["revenue_at_stake"], report),
+        per=_vt(report, "per", sev=f(r["severity"])) if windowed else "",
+        evidence=str(r["evidence"])[:1].upper() + str(r["evidence"])[1:],
+    )  # fmt: skip
+
+
+def handoffs(
+    summary: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    report: ReportSpec,
+    *,
+    labels: dict[str, str] | None = None,
+) -> str:
+    """The stage move where switching channel goes with the largest conversion gap
+    (:func:`journeylib.handoffs.handoff_summary`, :func:`journeylib.handoffs.switch_outcomes`);
+    moves with fewer than :data:`MIN_GROUP` customers on either side are left out."""
+    if outcomes is None or outcomes.empty:
+        return _vt(report, "handoff_none")
+    wide = outcomes.pivot_table(
+        index=["from_stage", "to_stage"], columns="group", values=["customers", "conversion"],
+        aggfunc="first",
+    )  # fmt: skip
+    ok = (wide["customers"].min(axis=1) >= MIN_GROUP) if len(wide) else pd.Series(dtype=bool)
+    wide = wide[ok]
+    if wide.empty:
+        return _vt(report, "handoff_none")
+    gap = (wide["conversion"]["switched"] - wide["conversion"]["stayed"]).abs()
+    a, b = gap.idxmax()
+    s = summary[(summary["from_stage"] == a) & (summary["to_stage"] == b)].iloc[0]
+    o = outcomes[(outcomes["from_stage"] == a) & (outcomes["to_stage"] == b)]
+    sw, st = (o.set_index("group").loc[g, "conversion"] for g in ("switched", "stayed"))
+    name = lambda x: (labels or {}).get(x, x)  # noqa: E731
+    return _vt(
+        report, "handoff", a=name(a), b=name(b), share=fmt_pct(s["switch_share"], report),
+        n=fmt_number(int(s["comparable"]), report), top=s["top_switch"],
+        sw=fmt_pct(sw, report), st=fmt_pct(st, report), diff=_points(sw - st, report),
+        p=_p_text(float(o["p_value"].iat[0])),
+    )  # fmt: skip

@@ -347,6 +347,14 @@ def bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
+def temp_table(name: str, select: str) -> str:
+    """DDL keeping the result of ``select`` as a session-scoped table ``name`` for several later
+    queries (created once: a second call with the same name does nothing, so names should
+    identify their query). DuckDB: ``CREATE TEMP TABLE IF NOT EXISTS``; Spark:
+    ``CREATE TEMPORARY VIEW`` + ``CACHE TABLE``."""
+    return f"CREATE TEMP TABLE IF NOT EXISTS {identifier(name)} AS {select}"
+
+
 # ---- results ---------------------------------------------------------------------------------
 def empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
     """A frame with no rows and the given column dtypes: the typed form of an empty result."""

@@ -128,7 +128,7 @@ class StageModel:
             return "CAST(NULL AS INTEGER)"
         return "CASE " + " ".join(whens) + " END"
 
-    def _signal_sql(self, no: int, sig: StageSignal, cutoff: str) -> str:
+    def signal_sql(self, no: int, sig: StageSignal, cutoff: str) -> str:
         orders = (
             "SELECT customer_id, order_id, MIN(ts) AS ts FROM orders "
             f"WHERE ts < {cutoff} GROUP BY customer_id, order_id"
@@ -174,7 +174,7 @@ class StageModel:
             )
         parts = [events]
         for no, rule in enumerate(self.rules, start=1):
-            parts += [self._signal_sql(no, sig, cutoff) for sig in rule.signals]
+            parts += [self.signal_sql(no, sig, cutoff) for sig in rule.signals]
         union = " UNION ALL ".join(f"({p})" for p in parts)
         return f"SELECT * FROM ({union}) WHERE stage_no IS NOT NULL"
 

@@ -109,6 +109,13 @@ def synth_client(tmp_path_factory) -> SynthClient:
     return SynthClient(tmp_path_factory.mktemp("synth_client"), n_customers=3000, seed=7)
 
 
+@pytest.fixture(scope="session")
+def synth_client_40k(tmp_path_factory) -> SynthClient:
+    """40,000 synthetic customers (seed 7, ~0.9M events) for the slow tests whose planted
+    effects need more than the 3,000 of ``synth_client`` to show; ingested once per session."""
+    return SynthClient(tmp_path_factory.mktemp("synth_40k"), n_customers=40_000, seed=7)
+
+
 @pytest.fixture
 def dropoff_events() -> pd.DataFrame:
     """The funnel A -> B -> C of five customers (journeylib.funnels and journeylib.dropoff)."""

@@ -331,12 +331,10 @@ def test_synthetic_at_risk_list_puts_customers_who_have_left_first(synth_client,
 
 
 @pytest.fixture(scope="module")
-def synth_40k(tmp_path_factory):
-    from conftest import SynthClient
-
+def synth_40k(synth_client_40k):
     from journeylib.churn import churn_data, churn_model, split_xy
 
-    client = SynthClient(tmp_path_factory.mktemp("synth_40k"), n_customers=40_000, seed=7)
+    client = synth_client_40k
     data = churn_data(client.engine, client.config)
     X, y = split_xy(data.train)
     Xt, yt = split_xy(data.test)

@@ -41,6 +41,7 @@ from sklearn.metrics import (
 )
 
 from journeylib.churn.labels import ChurnDataError
+from journeylib.intervals import wilson
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -142,16 +143,6 @@ def _threshold(threshold: float | None, costs: object) -> float:
             raise ValueError(f"threshold must be a probability >= 0, got {threshold!r}")
         return t
     return operating_threshold(costs) if costs is not None else 0.5
-
-
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score 95% interval of k successes in n trials."""
-    n = n.astype(float)
-    phat = np.divide(k, n, out=np.full(n.shape, np.nan), where=n > 0)
-    z2 = _Z95**2
-    centre = (phat + z2 / (2 * n)) / (1 + z2 / n)
-    half = _Z95 * np.sqrt(phat * (1 - phat) / n + z2 / (4 * n**2)) / (1 + z2 / n)
-    return centre - half, centre + half
 
 
 # ---- metrics ---------------------------------------------------------------------------------
@@ -290,7 +281,7 @@ def calibration_table(
     churn = np.bincount(ids, weights=y, minlength=bins)
     psum = np.bincount(ids, weights=prob, minlength=bins)
     keep = total > 0
-    lo, hi = _wilson(churn[keep], total[keep])
+    lo, hi = wilson(churn[keep], total[keep], _Z95)
     return pd.DataFrame(
         {
             "bin": np.flatnonzero(keep) + 1,

@@ -74,3 +74,55 @@ def test_plotly_renders_offline_in_chromium(chromium: str, tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.is_file() and shot.stat().st_size > 10_000
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.browser
+def test_journey_map_renders_offline_in_chromium(chromium: str, synth_client, tmp_path: Path):
+    """The journey map of the synthetic client, as the report page shows it: a table with one
+    column per stage and the emotion curve drawn as inline SVG, no script needed."""
+    from journeylib import journeymap, painpoints, voice
+    from journeylib.stages import StageModel
+
+    cfg, engine = synth_client.config, synth_client.engine
+    model = StageModel.from_config(cfg)
+    context = voice.feedback_context(engine, model)
+    points = painpoints.pain_points(
+        engine, model=model, settings=painpoints.PainPointSettings.from_config(cfg),
+        timezone=cfg.data.timezone,
+    )  # fmt: skip
+    jmap = journeymap.journey_map(
+        model,
+        actions=journeymap.stage_actions(engine, model),
+        channels=journeymap.stage_channels(engine, model),
+        emotion=journeymap.stage_emotion(context, model),
+        pain_points=points,
+        opportunities=journeymap.opportunities(points, cfg.playbook),
+        title="Journey map",
+    )
+    out = nbformat.v4.new_output
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Journey map"),
+            nbformat.v4.new_code_cell(
+                "display(HTML(jmap.to_html()))",
+                outputs=[out("display_data", data={"text/html": jmap.to_html()})],
+            ),
+        ]
+    )
+    src = tmp_path / "executed.ipynb"
+    nbformat.write(nb, src)
+    page = render_html(src, tmp_path / "map.html", title="Journey map", primary_color="#0B6E4F")
+    html = page.read_text(encoding="utf-8")
+    assert "http://" not in html.split("<body", 1)[1].replace("http://www.w3.org", "")
+    dom = _chromium(chromium, tmp_path, "--virtual-time-budget=3000", "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('class="jm-grid') == 1
+    for stage in ("Awareness", "Consideration", "Decision", "Retention", "Advocacy"):
+        assert stage in dom.stdout
+    assert "<svg" in dom.stdout and "<polyline" in dom.stdout or "<path" in dom.stdout
+    shot = tmp_path / "journey_map.png"
+    result = _chromium(
+        chromium, tmp_path, "--window-size=1400,1200", f"--screenshot={shot}", page.as_uri()
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert shot.is_file() and shot.stat().st_size > 20_000

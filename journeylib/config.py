@@ -834,6 +834,23 @@ class JourneyMapSpec(_Model):
     )
 
 
+KpiName = Literal[
+    "conversion", "retention", "repeat_rate", "nps", "churn_risk", "revenue_at_risk",
+    "cart_abandonment", "csat",
+]  # fmt: skip
+
+
+class Objective(_Model):
+    """A client goal: a KPI and its target (``conversion >= 0.03``, ``nps >= 40``)."""
+
+    kpi: KpiName
+    target: float = Field(description="shares as fractions (0.03 = 3%), NPS in points")
+    direction: Literal[">=", "<="] = Field(
+        default=">=", description=">= : higher is better; <= : lower is better"
+    )
+    label: str | None = Field(default=None, description="the goal in the client's words")
+
+
 class ReportSpec(_Model):
     title: str = "Customer Journey Report"
     language: Literal["en", "id"] = "en"
@@ -844,6 +861,20 @@ class ReportSpec(_Model):
     logo: str | None = None
     primary_color: str = "#0B6E4F"
     min_cell_count: int = Field(default=5, ge=1, description="small-cell suppression threshold")
+    change_threshold: float = Field(
+        default=0.1,
+        gt=0,
+        description="run-over-run: a KPI or persona size changing by more than this share (10%) "
+        "of its previous value is called out in the summary",
+    )
+    cell_timeout_seconds: int | None = Field(
+        default=1800, ge=10, description="a notebook cell running longer fails the run; null: none"
+    )
+    pii_scan: bool = Field(
+        default=True,
+        description="scan the report for e-mail addresses, phone numbers and raw customer ids "
+        "before publishing; any hit fails the run",
+    )
 
     @field_validator("primary_color")
     @classmethod
@@ -893,6 +924,9 @@ class Config(_Model):
     recommend: RecommendSpec = RecommendSpec()
     playbook: PlaybookSpec = PlaybookSpec()
     journey_map: JourneyMapSpec = JourneyMapSpec()
+    objectives: list[Objective] = Field(
+        default_factory=list, description="the client's goals as KPI targets, shown first"
+    )
     lapse_days: int = Field(
         default=90, ge=1, description="no activity for this many days before as_of = exited"
     )

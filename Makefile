@@ -21,7 +21,7 @@ PIP := $(BIN)/python -m pip
 PYTEST_ARGS ?=
 
 # wildcard drops folders that do not exist yet (git does not keep empty folders).
-LINT_PATHS := $(wildcard journeylib tests notebooks benchmarks)
+LINT_PATHS := $(wildcard journeylib tests notebooks benchmarks examples)
 # Scheduled notebooks (executed by nbval); notebooks/exploratory/ is outside the pipeline.
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 # Every notebook, exploratory ones included: outputs can hold client data, so all get stripped.

@@ -22,6 +22,7 @@ if str(BENCH_DIR.parent) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR.parent))
 
 from benchmarks import churn as _churn  # noqa: E402,F401  (registers its stages)
+from benchmarks import demo as _demo  # noqa: E402,F401  (registers its stages)
 from benchmarks import journeymap as _journeymap  # noqa: E402,F401  (registers its stages)
 from benchmarks import personas as _personas  # noqa: E402,F401  (registers its stages)
 from benchmarks import recommend as _recommend  # noqa: E402,F401  (registers its stages)

@@ -39,6 +39,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks import churn as _churn  # noqa: E402,F401  (registers its stages)
 from benchmarks import datasets  # noqa: E402  (needs REPO_ROOT on sys.path)
+from benchmarks import demo as _demo  # noqa: E402,F401  (registers its stages)
 from benchmarks import journeymap as _journeymap  # noqa: E402,F401  (registers its stages)
 from benchmarks import personas as _personas  # noqa: E402,F401  (registers its stages)
 from benchmarks import recommend as _recommend  # noqa: E402,F401  (registers its stages)

@@ -1,7 +1,14 @@
 """The ``journey`` command: validate data, run the report, make synthetic data, run the demo.
 
-Exit codes: 0 success, 1 a notebook failed (the message names notebook and cell), 2 the config,
-the data or the command line is wrong (a readable message, never a traceback), 130 interrupted.
+Exit codes (``docs/scheduling.md``):
+
+* 0 success, also when ``--run-id`` names a run that is already published (nothing is run);
+* 1 a notebook failed, including a cell that ran past ``report.cell_timeout_seconds`` (the
+  message names notebook and cell);
+* 2 the config, the data or the command line is wrong (a readable message, never a traceback);
+* 3 the PII scan found e-mail addresses, phone numbers or raw customer ids in the rendered
+  report (files, kinds and counts listed; nothing published);
+* 130 interrupted.
 
 Progress and log records go to stderr; stdout carries only the result (for ``run`` and ``demo``
 the path of the report's ``index.html`` on the last line), so ``open "$(journey demo)"`` works.
@@ -24,6 +31,7 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_NOTEBOOK_FAILED = 1
 EXIT_USAGE = 2
+EXIT_PII_FOUND = 3
 EXIT_INTERRUPTED = 130
 
 DEMO_CONFIG = "configs/demo.yaml"
@@ -160,6 +168,7 @@ def _progress(interactive: bool):  # noqa: ANN202 - journeylib.log.Progress
 
 
 def _run(config: str, args: argparse.Namespace) -> int:
+    from journeylib.piiscan import PiiFound
     from journeylib.runner import NotebookFailed, run
 
     try:
@@ -173,6 +182,8 @@ def _run(config: str, args: argparse.Namespace) -> int:
         )
     except NotebookFailed as exc:
         raise CLIError(str(exc), EXIT_NOTEBOOK_FAILED) from None
+    except PiiFound as exc:
+        raise CLIError(str(exc), EXIT_PII_FOUND) from None
     _out(str(result.index_html))
     return EXIT_OK
 
@@ -285,14 +296,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--as-of", type=_date, metavar="DATE", help="observation cut-off date")
         p.add_argument(
-            "--run-id", metavar="ID", help="folder name of the run (default: UTC timestamp)"
+            "--run-id",
+            metavar="ID",
+            help="folder name of the run (default: UTC timestamp); an id that is already "
+            "published is not run again (exit 0), e.g. the scheduler's date for retries",
         )
 
     p = sub.add_parser(
         "run",
         help="execute the notebooks and publish reports/<client>/<run_id>/",
         description="Execute the client's notebooks and write an immutable HTML report; "
-        "prints the path of its index.html.",
+        "prints the path of its index.html. Exit codes: 0 ok (or already published), "
+        "1 a notebook failed or timed out, 2 bad config/data/arguments, 3 personal data found "
+        "in the report (see docs/scheduling.md).",
     )
     p.add_argument("config", metavar="CONFIG", help="client YAML, e.g. configs/demo.yaml")
     add_run_options(p)

@@ -2163,3 +2163,202 @@ def handoffs(
         sw=fmt_pct(sw, report), st=fmt_pct(st, report), diff=_points(sw - st, report),
         p=_p_text(float(o["p_value"].iat[0])),
     )  # fmt: skip
+
+
+# ---- the client report: methods and glossary ---------------------------------------------------
+_GLOSSARY: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Methods and glossary",
+        "stages": (
+            "**Journey stages.** Each customer's events, orders and feedback are mapped to the "
+            "stages {stages}; the furthest stage reached and the current one come from the first "
+            "time each was signalled. A customer with no activity in the {lapse} days before the "
+            "cut-off ({as_of}) has left the journey."
+        ),
+        "funnel": (
+            "**Funnel.** The steps {funnel}, counted per customer from the first step within "
+            "{window}; conversion is the share of customers reaching the last step. A cart is "
+            "abandoned when its visit ends without a purchase and lost when no purchase follows "
+            "within {recovery} days."
+        ),
+        "attribution": (
+            "**Attribution.** Credit for each conversion is shared among the channels of the "
+            "{grain}s in the {lookback} days before it by rule-based models (first and last "
+            "touch, linear, time decay with a {half_life}-day half-life, position-based) and "
+            "data-driven ones (Markov removal effects up to order {markov}, Shapley values), with "
+            "{boot} bootstrap resamples for the intervals."
+        ),
+        "personas": (
+            "**Personas.** Customers with at least {min_activity:g} {activity} are grouped by k-means "
+            "on their behaviour (shares, rates, scores, price levels; log-scaled); the number of "
+            "personas is the largest from {k_min} to {k_max} whose every persona is reproduced by "
+            "{resamples} bootstrap refits (mean Jaccard >= {stability}); everyone is then assigned."
+        ),
+        "churn": (
+            "**Churn.** A customer active in the period before a cut-off has churned when there "
+            "is no activity in the {horizon} days after it. The model is fitted at an earlier "
+            "cut-off and judged on a later one with other customers; probabilities are "
+            "calibrated. Customer value: BG/NBD and Gamma-Gamma over {clv} months."
+        ),
+        "recommend": (
+            "**Recommendations.** One next best action per customer from the ordered playbook "
+            "rules (first match wins); {k} products per customer by item-to-item co-purchase "
+            "similarity ({similarity}), evaluated against best sellers on the most recent "
+            "{test_days} days."
+        ),
+        "voice": (
+            "**Satisfaction and pain points.** NPS = % promoters (9-10) − % detractors (0-6); "
+            "CSAT and ratings as the share of 4-5. Pain points are where customers do worse than "
+            "expected (incidents found with a scan statistic at significance {alpha:g}); cost = "
+            "conversions at stake, ranked per 30 days active."
+        ),
+        "privacy": (
+            "**Privacy.** Customer ids are pseudonymised with a keyed hash; names, e-mail "
+            "addresses and phone numbers never reach the analysis. Table cells resting on fewer "
+            "than {min_cell} customers are suppressed."
+        ),
+    },
+    "id": {
+        "title": "Metode dan glosarium",
+        "stages": (
+            "**Tahap perjalanan.** Kejadian, pesanan dan umpan balik setiap pelanggan dipetakan "
+            "ke tahap {stages}; tahap terjauh dan tahap saat ini berasal dari saat pertama setiap "
+            "tahap terdeteksi. Pelanggan tanpa aktivitas dalam {lapse} hari sebelum batas waktu "
+            "({as_of}) dianggap telah keluar dari perjalanan."
+        ),
+        "funnel": (
+            "**Corong.** Langkah {funnel}, dihitung per pelanggan sejak langkah pertama dalam "
+            "{window}; konversi adalah bagian pelanggan yang mencapai langkah terakhir. Keranjang "
+            "ditinggalkan bila kunjungannya berakhir tanpa pembelian dan hilang bila tidak ada "
+            "pembelian dalam {recovery} hari."
+        ),
+        "attribution": (
+            "**Atribusi.** Kredit setiap konversi dibagi ke kanal dari {grain} dalam {lookback} "
+            "hari sebelumnya dengan model berbasis aturan (sentuhan pertama dan terakhir, linear, "
+            "peluruhan waktu dengan waktu paruh {half_life} hari, berbasis posisi) dan berbasis "
+            "data (efek penghapusan Markov hingga orde {markov}, nilai Shapley), dengan {boot} "
+            "sampel bootstrap untuk interval."
+        ),
+        "personas": (
+            "**Persona.** Pelanggan dengan minimal {min_activity:g} {activity} dikelompokkan dengan "
+            "k-means berdasarkan perilaku; jumlah persona adalah yang terbesar dari {k_min} sampai "
+            "{k_max} yang setiap personanya direproduksi oleh {resamples} pengulangan bootstrap "
+            "(rata-rata Jaccard >= {stability}); semua pelanggan lalu ditetapkan."
+        ),
+        "churn": (
+            "**Churn.** Pelanggan yang aktif sebelum batas waktu dianggap churn bila tidak ada "
+            "aktivitas dalam {horizon} hari setelahnya. Model dilatih pada batas waktu lebih awal "
+            "dan dinilai pada batas waktu berikutnya dengan pelanggan lain; probabilitas "
+            "dikalibrasi. Nilai pelanggan: BG/NBD dan Gamma-Gamma selama {clv} bulan."
+        ),
+        "recommend": (
+            "**Rekomendasi.** Satu tindakan terbaik per pelanggan dari aturan playbook berurutan "
+            "(aturan pertama yang cocok); {k} produk per pelanggan berdasarkan kemiripan "
+            "pembelian bersama ({similarity}), dievaluasi terhadap produk terlaris pada {test_days} "
+            "hari terakhir."
+        ),
+        "voice": (
+            "**Kepuasan dan titik masalah.** NPS = % promotor (9-10) − % detraktor (0-6); CSAT "
+            "dan rating sebagai bagian nilai 4-5. Titik masalah adalah tempat pelanggan berkinerja "
+            "lebih buruk dari yang diharapkan (insiden ditemukan dengan statistik pindai pada "
+            "signifikansi {alpha:g}); biaya = konversi yang dipertaruhkan, diurutkan per 30 hari."
+        ),
+        "privacy": (
+            "**Privasi.** ID pelanggan disamarkan dengan hash berkunci; nama, alamat e-mail dan "
+            "nomor telepon tidak pernah masuk ke analisis. Sel tabel dengan kurang dari "
+            "{min_cell} pelanggan disembunyikan."
+        ),
+    },
+}
+
+
+def methods_glossary(config, as_of: object, stage_labels: list[str]) -> str:  # noqa: ANN001
+    """The methods and glossary section of the client report, with the parameters of this run
+    (``config``: :class:`journeylib.config.Config`), in the report's language."""
+    g = _GLOSSARY.get(config.report.language, _GLOSSARY["en"])
+    j, a, p, c, r = (config.journey, config.attribution, config.personas, config.churn,
+                     config.recommend)  # fmt: skip
+    days = "days" if config.report.language == "en" else "hari"
+    window = f"{j.funnel_window_days:g} {days}" if j.funnel_window_days else "—"
+    parts = [
+        f"## {g['title']}",
+        g["stages"].format(stages=" → ".join(stage_labels), lapse=config.lapse_days, as_of=as_of),
+        g["funnel"].format(
+            funnel=" → ".join(_words(s) for s in j.funnel), window=window, recovery=j.recovery_days
+        ),
+        g["attribution"].format(
+            grain=a.grain, lookback=a.lookback_days, half_life=f"{a.time_decay_half_life_days:g}",
+            markov=a.markov_max_order, boot=a.bootstrap_samples,
+        ),
+        g["personas"].format(
+            min_activity=p.min_activity, activity=_words(p.activity_column), k_min=p.k_min,
+            k_max=p.k_max, resamples=p.stability_resamples, stability=p.min_stability,
+        ),
+        g["churn"].format(horizon=c.horizon_days, clv=c.clv_horizon_months),
+        g["recommend"].format(k=r.k, similarity=r.similarity, test_days=r.test_days),
+        g["voice"].format(alpha=config.journey_map.alpha),
+        g["privacy"].format(min_cell=config.report.min_cell_count),
+    ]  # fmt: skip
+    return "\n\n".join(parts)
+
+
+# ---- the client report: headings and fixed phrases -------------------------------------------
+_REPORT_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "glance": "At a glance",
+        "findings": "Five findings",
+        "map": "The journey map",
+        "pain": "Top pain points",
+        "actions": "Recommended actions",
+        "sections": "Detailed sections",
+        "appendix": "Appendix: data quality",
+        "repro": "Reproducibility",
+        "no_map": "The journey map is not available: `60_journey_map` did not run.",
+        "no_findings": "No finding could be computed: the analysis outputs are missing.",
+        "subtitle": "{client} · data up to {as_of} · run {run_id}",
+        "previous": "Compared with the run of {as_of} (run {run_id}).",
+        "repro_line": (
+            "Run **{run_id}**, config hash `{config_hash}`, seed {seed}, data fingerprint "
+            "`{fingerprint}`, journeylib {version}."
+        ),
+        "suppressed": "Rows resting on fewer than {n} customers are hidden (marked “<{n}”).",
+        "00_data_quality": "what the data holds and what was fixed on the way in",
+        "10_journey_stages": "stages, funnels, drop-off, paths, retention and devices",
+        "20_touchpoints_attribution": "which channels bring and close customers",
+        "30_personas": "who the customers are",
+        "40_churn": "who is about to leave, why, and what they are worth",
+        "50_recommendations": "what to do for whom",
+        "60_journey_map": "how the journey feels and where it hurts",
+    },
+    "id": {
+        "glance": "Sekilas",
+        "findings": "Lima temuan",
+        "map": "Peta perjalanan pelanggan",
+        "pain": "Titik masalah utama",
+        "actions": "Tindakan yang direkomendasikan",
+        "sections": "Bagian rinci",
+        "appendix": "Lampiran: kualitas data",
+        "repro": "Reproduksibilitas",
+        "no_map": "Peta perjalanan tidak tersedia: `60_journey_map` tidak dijalankan.",
+        "no_findings": "Tidak ada temuan yang dapat dihitung: keluaran analisis tidak ada.",
+        "subtitle": "{client} · data sampai {as_of} · proses {run_id}",
+        "previous": "Dibandingkan dengan proses tanggal {as_of} (proses {run_id}).",
+        "repro_line": (
+            "Proses **{run_id}**, hash konfigurasi `{config_hash}`, seed {seed}, sidik jari data "
+            "`{fingerprint}`, journeylib {version}."
+        ),
+        "suppressed": "Baris dengan kurang dari {n} pelanggan disembunyikan (ditandai “<{n}”).",
+        "00_data_quality": "isi data dan apa yang diperbaiki saat dimuat",
+        "10_journey_stages": "tahap, corong, titik keluar, jalur, retensi dan perangkat",
+        "20_touchpoints_attribution": "kanal mana yang membawa dan menutup pelanggan",
+        "30_personas": "siapa pelanggannya",
+        "40_churn": "siapa yang akan pergi, mengapa, dan berapa nilainya",
+        "50_recommendations": "apa yang dilakukan untuk siapa",
+        "60_journey_map": "bagaimana perjalanan dirasakan dan di mana masalahnya",
+    },
+}
+
+
+def report_words(report: ReportSpec) -> dict[str, str]:
+    """The fixed headings and phrases of the client report in the report's language."""
+    return _REPORT_WORDS.get(report.language, _REPORT_WORDS["en"])

@@ -13,6 +13,19 @@ A failed run publishes nothing: previous runs and ``latest`` stay as they were, 
 is left behind, and the executed notebooks of the failed run are kept for debugging in
 ``reports/<client>/_failed/<run_id>/`` (the error message says where).
 
+Scheduled runs (``docs/scheduling.md``):
+
+* idempotent per run id: a run id that is already published is not run again (the published run
+  is returned); a run id whose earlier attempt failed runs again, and its ``_failed`` folder is
+  replaced by the new failure or removed on success;
+* every cell has a time limit (``report.cell_timeout_seconds``); a cell running longer fails the
+  run like any notebook error;
+* ``logs/run.log`` holds the run's timestamped progress lines (kept in ``_failed`` too);
+* before publishing, the rendered report is scanned for e-mail addresses, phone numbers and raw
+  customer ids (``report.pii_scan``, :mod:`journeylib.piiscan`); a finding fails the run;
+* ``latest`` points at the successful run with the latest ``as_of`` (a backfill of an earlier
+  date does not move it), and ``history.html`` lists every run (:mod:`journeylib.history`).
+
 Layout of one run::
 
     reports/<client>/<run_id>/
@@ -20,6 +33,7 @@ Layout of one run::
         <notebook>.html            # one code-free page per notebook
         notebooks/<notebook>.ipynb # executed notebooks (parameters in their metadata)
         outputs/<notebook>/tables/*.parquet|csv, figures/*.html
+        logs/run.log               # the run's progress lines; logs/<notebook>.kernel.log
         run.json                   # parameters, versions, config hash, data fingerprints, timings
 """
 
@@ -36,6 +50,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
@@ -43,7 +58,8 @@ from typing import IO, Any
 import nbformat
 
 from journeylib.config import Config, load_config
-from journeylib.log import LogProgress, Progress
+from journeylib.log import DATE_FORMAT, LOG_FORMAT, LogProgress, Progress, UTCFormatter
+from journeylib.piiscan import PiiFound
 from journeylib.project import atomic_directory, atomic_write_bytes, project_root, resolve_path
 
 log = logging.getLogger(__name__)
@@ -54,6 +70,7 @@ KERNEL_NAME = "python3"
 FAILED_DIR = "_failed"
 LATEST_LINK = "latest"
 LATEST_PAGE = "latest.html"
+RUN_LOG = "run.log"
 
 #: Packages whose versions go into run.json.
 RECORDED_PACKAGES = (
@@ -155,6 +172,7 @@ class RunResult:
     notebooks: list[NotebookRun] = field(default_factory=list)
     config_hash: str = ""
     seconds: float = 0.0
+    already_published: bool = False  # the run id was published before; nothing was run
 
     @property
     def ok(self) -> bool:
@@ -279,9 +297,30 @@ def _source_cell_number(source: Path, cell_index: int) -> int:
     return cell_index if cell_index > injected_at else cell_index + 1
 
 
+def _timed_out_cell(executed: Path) -> int | None:
+    """Index of the cell that was running when the time limit hit (the last one started)."""
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except (OSError, ValueError):
+        return None
+    started = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    return started[-1] if started else None
+
+
 def _failure(
-    name: str, exc: BaseException, source: Path, failed_dir: Path | None
+    name: str,
+    exc: BaseException,
+    source: Path,
+    failed_dir: Path | None,
+    *,
+    executed: Path | None = None,
+    timeout: int | None = None,
 ) -> NotebookFailed:
+    from nbclient.exceptions import CellTimeoutError
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
@@ -292,6 +331,22 @@ def _failure(
             ename=exc.ename,
             evalue=exc.evalue,
             source_line=_first_line(exc.source),
+            failed_dir=failed_dir,
+        )
+    if isinstance(exc, CellTimeoutError):
+        index = _timed_out_cell(executed) if executed is not None else None
+        source_line = None
+        if index is not None:
+            cells = nbformat.read(str(executed), as_version=4).cells
+            source_line = _first_line(cells[index].get("source"))
+        return NotebookFailed(
+            name,
+            cell=_source_cell_number(source, index) if index is not None else None,
+            exec_count=None,
+            ename="CellTimeoutError",
+            evalue=f"the cell ran longer than {timeout} s (report.cell_timeout_seconds) and was "
+            "stopped",
+            source_line=source_line,
             failed_dir=failed_dir,
         )
     return NotebookFailed(
@@ -305,19 +360,170 @@ def _failure(
     )
 
 
-def _keep_failed(staging: Path, reports_dir: Path, run_id: str, record: dict) -> Path | None:
-    """Copy the failed run's staging folder to ``_failed/<run_id>/`` for debugging."""
+def _keep_failed(
+    staging: Path | None, reports_dir: Path, run_id: str, record: dict, run_log: _RunLog
+) -> Path | None:
+    """Keep a failed run in ``_failed/<run_id>/`` for debugging, replacing an earlier attempt.
+
+    With a staging folder (a notebook or the PII scan failed) the whole folder is copied;
+    without one (the data failed before any notebook) only ``run.json`` and ``logs/run.log``.
+    Later lines of the run log go to the kept copy.
+    """
     target = reports_dir / FAILED_DIR / run_id
     try:
         if target.exists():
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staging, target)
+        if staging is not None:
+            shutil.copytree(staging, target)
+        else:
+            target.mkdir()
+        run_log.move_to(target / "logs" / RUN_LOG)
         atomic_write_bytes(target / "run.json", _json_bytes(record))
     except OSError as exc:  # pragma: no cover - disk full, permissions
         log.warning("could not keep the failed run in %s: %s", target, exc)
         return None
     return target
+
+
+def _update_history(reports_dir: Path, config: Config) -> None:
+    """Rewrite ``history.html``; a problem there is logged, never fails the run."""
+    from journeylib.history import write_history_page
+
+    try:
+        write_history_page(reports_dir, config)
+    except Exception as exc:  # noqa: BLE001 - the history page is a convenience
+        log.warning("could not update %s: %s", reports_dir / "history.html", exc)
+
+
+# ---- run log ------------------------------------------------------------------------------------
+
+
+class _RunLog(logging.Handler):
+    """The run's own log: progress lines and ``journeylib`` log records, timestamped (UTC).
+
+    Lines are kept in memory until :meth:`move_to` names the file (the staging folder does not
+    exist while the data is prepared); from then on every line is appended as it happens, so a
+    hanging run can be followed with ``tail -f``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.setFormatter(UTCFormatter(LOG_FORMAT, DATE_FORMAT))
+        # LogProgress records are written by _TeeProgress already
+        self.addFilter(lambda r: not (r.name == "journeylib.runner" and r.module == "log"))
+        self.lines: list[str] = []
+        self.path: Path | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._add(self.format(record))
+        except Exception:  # pragma: no cover - logging must not break the run
+            self.handleError(record)
+
+    def note(self, level: int, message: str) -> None:
+        """Write one line without passing through the loggers (progress, final errors)."""
+        record = logging.LogRecord("journeylib.runner", level, __file__, 0, message, None, None)
+        self._add(self.format(record))
+
+    def _add(self, line: str) -> None:
+        self.lines.append(line)
+        if self.path is not None:
+            try:
+                with self.path.open("a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")
+            except OSError:  # pragma: no cover - the folder was removed under us
+                self.path = None
+
+    def move_to(self, path: Path) -> None:
+        """Write everything so far to ``path`` and append there from now on."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(line + "\n" for line in self.lines), encoding="utf-8")
+        self.path = path
+
+    def follow(self, path: Path) -> None:
+        """Append to ``path`` from now on (it already holds the lines so far)."""
+        self.path = path
+
+
+class _TeeProgress:
+    """Forward progress to the caller's display and write it to the run log as well."""
+
+    def __init__(self, inner: Progress, run_log: _RunLog) -> None:
+        self.inner = inner
+        self.run_log = run_log
+
+    def step(self, message: str) -> None:
+        self.inner.step(message)
+        self.run_log.note(logging.INFO, message)
+
+    def start(self, index: int, total: int, name: str) -> None:
+        self.inner.start(index, total, name)
+        self.run_log.note(logging.INFO, f"[{index}/{total}] {name} started")
+
+    def finish(self, index: int, total: int, name: str, seconds: float, ok: bool) -> None:
+        self.inner.finish(index, total, name, seconds, ok)
+        if ok:
+            self.run_log.note(logging.INFO, f"[{index}/{total}] {name} done in {seconds:.1f} s")
+        else:
+            self.run_log.note(
+                logging.ERROR, f"[{index}/{total}] {name} FAILED after {seconds:.1f} s"
+            )
+
+
+# ---- idempotency --------------------------------------------------------------------------------
+
+
+def _published_run(
+    reports_dir: Path, run_id: str, config: Config, as_of: dt.date | None
+) -> RunResult | None:
+    """The published run ``run_id`` (``None`` if there is none); a folder without a successful
+    record is an error (never overwritten, never taken for a published run)."""
+    run_dir = reports_dir / run_id
+    if not run_dir.exists():
+        return None
+    try:
+        record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("status") != "ok":
+        raise RunError(
+            f"run folder {run_dir} already exists but holds no successful run record "
+            "(run.json); runs are never overwritten: move it away or choose another --run-id"
+        )
+    if record.get("config_hash") != config.config_hash():
+        log.warning(
+            "run %s was published with config %s; the config is now %s (use a new --run-id to "
+            "run with it)",
+            run_id,
+            record.get("config_hash"),
+            config.config_hash(),
+        )
+    published_as_of = (record.get("parameters") or {}).get("as_of")
+    if as_of is not None and published_as_of not in (None, as_of.isoformat()):
+        log.warning(
+            "run %s was published as of %s, not %s (use a new --run-id for another date)",
+            run_id,
+            published_as_of,
+            as_of.isoformat(),
+        )
+    fields = set(NotebookRun.__dataclass_fields__)
+    notebooks = [
+        NotebookRun(**{k: v for k, v in n.items() if k in fields})
+        for n in record.get("notebooks") or []
+        if isinstance(n, dict) and "name" in n
+    ]
+    return RunResult(
+        run_id=run_id,
+        client=config.client,
+        status="ok",
+        run_dir=run_dir,
+        index_html=run_dir / "index.html",
+        notebooks=notebooks,
+        config_hash=str(record.get("config_hash") or ""),
+        seconds=float(record.get("seconds") or 0.0),
+        already_published=True,
+    )
 
 
 # ---- latest pointer -----------------------------------------------------------------------------
@@ -386,8 +592,46 @@ def _kernel_manager_class(log_file: IO[bytes]) -> type:
     return KernelWithLog
 
 
+ENGINE_NAME = "journeylib"
+
+
+@cache
+def _register_engine() -> str:
+    """Register (once) a papermill engine that keeps the partial notebook of a stopped run.
+
+    papermill writes the executed notebook itself when a cell raises, but not when execution
+    stops otherwise (a cell past the time limit, a dead kernel); without saving on every cell
+    (slow for notebooks holding figures) the partial notebook would be lost. This engine writes
+    it to ``journey_save_to`` in those cases, so ``_failed/<run_id>/`` shows how far it got.
+    """
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.iorw import write_ipynb
+
+    class KeepPartialEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, **kwargs: Any) -> Any:
+            save_to = kwargs.pop("journey_save_to", None)
+            try:
+                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            except Exception:
+                if save_to:
+                    try:
+                        write_ipynb(nb_man.nb, save_to)
+                    except Exception as exc:  # noqa: BLE001 - the original error matters more
+                        log.warning("could not save the partial notebook %s: %s", save_to, exc)
+                raise
+
+    papermill_engines.register(ENGINE_NAME, KeepPartialEngine)
+    return ENGINE_NAME
+
+
 def _execute(
-    source: Path, executed: Path, parameters: dict[str, Any], cwd: Path, kernel_log: Path
+    source: Path,
+    executed: Path,
+    parameters: dict[str, Any],
+    cwd: Path,
+    kernel_log: Path,
+    timeout: int | None = None,
 ) -> None:
     import papermill as pm
 
@@ -406,6 +650,9 @@ def _execute(
                 cwd=str(cwd),
                 log_output=False,
                 progress_bar=False,
+                execution_timeout=timeout,
+                engine_name=_register_engine(),
+                journey_save_to=str(executed),
                 request_save_on_cell_execute=False,
                 kernel_manager_class=_kernel_manager_class(log_file),
             )
@@ -435,12 +682,14 @@ def run(
         Observation cut-off (ISO date) passed to every notebook; default the config's
         ``as_of`` or ``data.window.end``.
     run_id
-        Folder name of the run; default the UTC start time ``YYYYMMDDTHHMMSSZ``. An existing
-        run is never overwritten.
+        Folder name of the run; default the UTC start time ``YYYYMMDDTHHMMSSZ``. A run id that
+        is already published is not run again: the published run is returned
+        (``already_published=True``). A run id whose earlier attempt failed runs again.
     notebooks_dir
         Where the notebooks live; default ``<project root>/notebooks``.
     progress
         Receives progress events; default plain log records (:class:`journeylib.log.LogProgress`).
+        The same lines are written to the run's ``logs/run.log``.
 
     Returns
     -------
@@ -452,16 +701,22 @@ def run(
     journeylib.config.ConfigError
         The config is invalid.
     journeylib.validation.DataValidationError
-        The raw data failed validation (raised by ``prepare`` before any notebook runs).
+        The raw data failed validation (raised by ``prepare`` before any notebook runs); the
+        record and log are kept in ``_failed/<run_id>/``.
     RunError
-        Bad run id, as-of date or notebook name.
+        Bad run id, as-of date or notebook name, or a run folder that exists without a
+        successful record. Nothing was written.
     NotebookFailed
-        A notebook raised; the message names notebook, cell and error, and where the executed
-        notebooks were kept. Nothing was published.
+        A notebook raised or a cell ran past ``report.cell_timeout_seconds``; the message names
+        notebook, cell and error, and where the executed notebooks were kept. Nothing was
+        published.
+    journeylib.piiscan.PiiFound
+        The rendered report holds e-mail addresses, phone numbers or raw customer ids (only
+        when ``report.pii_scan``); the message lists files, kinds and counts (values masked).
+        Nothing was published; the report is kept in ``_failed/<run_id>/``.
     """
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
-    progress = progress or LogProgress()
 
     config = load_config(config_path)
     config_file = resolve_path(config_path)
@@ -481,26 +736,65 @@ def run(
             run_id, n = f"{default_run_id(started_at)}-{n}", n + 1
     else:
         validate_run_id(run_id)
-        if (reports_dir / run_id).exists():
-            raise RunError(
-                f"run {reports_dir / run_id} already exists; runs are never overwritten "
-                "(choose another --run-id)"
+        done = _published_run(reports_dir, run_id, config, as_of_date)
+        if done is not None:
+            (progress or LogProgress()).step(
+                f"run {run_id} for client {config.client} is already published in "
+                f"{done.run_dir}; nothing to do"
             )
+            return done
+
+    run_log = _RunLog()
+    package_logger = logging.getLogger("journeylib")
+    package_logger.addHandler(run_log)
+    try:
+        return _run(
+            config,
+            config_file,
+            names=names,
+            only=only,
+            as_of_date=as_of_date,
+            run_id=run_id,
+            nb_dir=nb_dir,
+            progress=_TeeProgress(progress or LogProgress(), run_log),
+            run_log=run_log,
+            started=started,
+            started_at=started_at,
+        )
+    finally:
+        package_logger.removeHandler(run_log)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _run(
+    config: Config,
+    config_file: Path,
+    *,
+    names: list[str],
+    only: Sequence[str] | None,
+    as_of_date: dt.date | None,
+    run_id: str,
+    nb_dir: Path,
+    progress: _TeeProgress,
+    run_log: _RunLog,
+    started: float,
+    started_at: dt.datetime,
+) -> RunResult:
+    """The body of :func:`run` once inputs are checked and the run log is attached."""
+    reports_dir = config.reports_dir
     run_dir = reports_dir / run_id
-
-    progress.step(f"run {run_id} for client {config.client}: {len(names)} notebook(s)")
-    progress.step(f"preparing data for {config.client}")
-    from journeylib import io as jio
-
-    manifest = jio.prepare(config).manifest
-
+    failed_dir = reports_dir / FAILED_DIR / run_id
+    timeout = config.report.cell_timeout_seconds
+    version = _journeylib_version()
     params_common = {
         "config_path": str(config_file),
         "as_of": as_of_date.isoformat() if as_of_date else None,
         "seed": config.seed,
         "run_id": run_id,
     }
-    version = _journeylib_version()
     record: dict[str, Any] = {
         "run_id": run_id,
         "client": config.client,
@@ -512,9 +806,11 @@ def run(
         "config_hash": config.config_hash(),
         "parameters": {**params_common, "only": list(only) if only else None},
         "notebooks_dir": str(nb_dir),
+        "cell_timeout_seconds": timeout,
+        "pii_scan": config.report.pii_scan,
         "versions": package_versions(),
         "platform": platform.platform(),
-        "data": manifest,
+        "data": None,
         "notebooks": [],
     }
     runs = [NotebookRun(name=n, title=n, status="skipped") for n in names]
@@ -522,10 +818,34 @@ def run(
     def snapshot() -> dict[str, Any]:
         return {**record, "notebooks": [asdict(r) for r in runs]}
 
+    def failed(stage: str, message: str, **extra: Any) -> None:
+        record.update(
+            status="failed",
+            failed_stage=stage,
+            seconds=round(time.perf_counter() - started, 2),
+            finished_at=_now(),
+            error=message,
+            **extra,
+        )
+        run_log.note(logging.ERROR, message)
+
+    progress.step(f"run {run_id} for client {config.client}: {len(names)} notebook(s)")
+    progress.step(f"preparing data for {config.client}")
+    from journeylib import io as jio
+
+    try:
+        record["data"] = jio.prepare(config).manifest
+    except Exception as exc:
+        failed("prepare", f"{type(exc).__name__}: {exc}")
+        _keep_failed(None, reports_dir, run_id, snapshot(), run_log)
+        _update_history(reports_dir, config)
+        raise
+
     cwd = project_root()
     total = len(names)
     with atomic_directory(run_dir) as staging:
         (staging / "notebooks").mkdir()
+        run_log.move_to(staging / "logs" / RUN_LOG)
         for i, (name, nb_run) in enumerate(zip(names, runs, strict=True), start=1):
             executed = staging / "notebooks" / f"{name}.ipynb"
             parameters = {**params_common, "output_dir": str(staging / "outputs" / name)}
@@ -538,22 +858,20 @@ def run(
                     parameters,
                     cwd,
                     staging / "logs" / f"{name}.kernel.log",
+                    timeout,
                 )
             except Exception as exc:
                 nb_run.status = "failed"
                 nb_run.seconds = round(time.perf_counter() - t0, 2)
+                nb_run.executed = f"notebooks/{name}.ipynb" if executed.exists() else None
                 progress.finish(i, total, name, nb_run.seconds, False)
-                record.update(
-                    status="failed",
-                    seconds=round(time.perf_counter() - started, 2),
-                    finished_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    failed_notebook=name,
-                )
                 source = nb_dir / f"{name}.ipynb"
-                failure = _failure(name, exc, source, reports_dir / FAILED_DIR / run_id)
-                record["error"] = str(failure)
-                if _keep_failed(staging, reports_dir, run_id, snapshot()) is None:
-                    failure = _failure(name, exc, source, None)
+                details = {"executed": executed, "timeout": timeout}
+                failure = _failure(name, exc, source, failed_dir, **details)
+                failed("notebook", str(failure), failed_notebook=name)
+                if _keep_failed(staging, reports_dir, run_id, snapshot(), run_log) is None:
+                    failure = _failure(name, exc, source, None, **details)
+                _update_history(reports_dir, config)
                 raise failure from exc
             nb_run.status = "ok"
             nb_run.seconds = round(time.perf_counter() - t0, 2)
@@ -565,12 +883,37 @@ def run(
         record.update(
             status="ok",
             seconds=round(time.perf_counter() - started, 2),
-            finished_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            finished_at=_now(),
         )
         _render_index(config, staging, runs, run_id, as_of_date, version, "ok")
         atomic_write_bytes(staging / "run.json", _json_bytes(snapshot()))
 
-    _point_latest(reports_dir, run_id)
+        if config.report.pii_scan:
+            _pii_gate(
+                config,
+                staging,
+                runs,
+                run_id,
+                as_of_date,
+                version,
+                record,
+                snapshot,
+                failed,
+                run_log,
+                progress,
+            )
+        if run_dir.exists():  # another process published this run id meanwhile
+            raise RunError(
+                f"run {run_dir} was published by another process while this one ran; "
+                "it was left as it is (serialise runs of one client, e.g. with flock)"
+            )
+
+    run_log.follow(run_dir / "logs" / RUN_LOG)
+    if failed_dir.exists():
+        shutil.rmtree(failed_dir, ignore_errors=True)
+        log.info("removed %s, the earlier failed attempt of run %s", failed_dir, run_id)
+    _publish_latest(reports_dir, run_dir)
+    _update_history(reports_dir, config)
     seconds = round(time.perf_counter() - started, 2)
     progress.step(f"published {run_dir} in {seconds:.1f} s")
     return RunResult(
@@ -583,6 +926,54 @@ def run(
         config_hash=config.config_hash(),
         seconds=seconds,
     )
+
+
+def _pii_gate(
+    config: Config,
+    staging: Path,
+    runs: list[NotebookRun],
+    run_id: str,
+    as_of: dt.date | None,
+    version: str,
+    record: dict[str, Any],
+    snapshot: Any,
+    failed: Any,
+    run_log: _RunLog,
+    progress: _TeeProgress,
+) -> None:
+    """Scan the staged report; on a finding keep it in ``_failed`` and raise :class:`PiiFound`."""
+    from collections import Counter
+
+    from journeylib.piiscan import raw_customer_ids, scan_report
+
+    progress.step("scanning the report for e-mail addresses, phone numbers and raw ids")
+    findings = scan_report(staging, raw_ids=raw_customer_ids(config))
+    if not findings:
+        progress.step("PII scan passed: no e-mail address, phone number or raw customer id")
+        return
+    reports_dir = config.reports_dir
+    failure = PiiFound(findings, run_id=run_id, failed_dir=reports_dir / FAILED_DIR / run_id)
+    counts = Counter((f.file, f.kind) for f in findings)
+    failed(
+        "pii_scan",
+        str(failure),
+        pii_findings=[{"file": f, "kind": k, "count": n} for (f, k), n in counts.items()],
+    )
+    _render_index(config, staging, runs, run_id, as_of, version, "failed")
+    if _keep_failed(staging, reports_dir, run_id, snapshot(), run_log) is None:
+        failure = PiiFound(findings, run_id=run_id, failed_dir=None)
+    _update_history(reports_dir, config)
+    raise failure
+
+
+def _publish_latest(reports_dir: Path, run_dir: Path) -> None:
+    """Point ``latest`` at the newest successful run by ``as_of`` (a backfill does not move it)."""
+    from journeylib.history import newest_run
+
+    newest = newest_run(reports_dir) or run_dir
+    _point_latest(reports_dir, newest.name)
+    if newest != run_dir:
+        log.info("'latest' stays at %s, which is observed later than %s", newest.name, run_dir.name)
 
 
 def _subtitle(config: Config, run_id: str, as_of: dt.date | None) -> str:
@@ -660,3 +1051,16 @@ def _render_index(
         language=config.report.language,
         logo=config.report.logo,
     )
+    _link_history(staging / "index.html", config.report.language)
+
+
+def _link_history(index: Path, language: str) -> None:
+    """Add a link to the client's ``history.html`` (one folder up) to a run's index header."""
+    from journeylib.history import HISTORY_PAGE, WORDS
+
+    label = WORDS.get(language, WORDS["en"])["history"]
+    page = index.read_text(encoding="utf-8")
+    nav = f'<nav class="journey-links"><a href="../{HISTORY_PAGE}">{label}</a></nav>'
+    if "</header>" in page and HISTORY_PAGE not in page:
+        page = page.replace("</header>", nav + "</header>", 1)
+        atomic_write_bytes(index, page.encode("utf-8"))

@@ -260,3 +260,346 @@ def test_failing_notebook_names_cell_and_publishes_nothing(good_run, project: Pa
     assert str(kept) in message
     assert (kept / "notebooks" / "02_fail.ipynb").is_file()
     assert json.loads((kept / "run.json").read_text(encoding="utf-8"))["status"] == "failed"
+
+
+# ---- scheduled runs: idempotency, time limit, run log, PII gate, history --------------------------
+
+PARAMETERS_CELL = """config_path: str = "configs/demo.yaml"  # client config
+as_of: str | None = None  # observation cut-off
+seed: int | None = None  # random seed
+output_dir: str | None = None  # set by `journey run`
+run_id: str | None = None  # set by `journey run`"""
+
+WORKBOOK_CELL = """from journeylib.workbook import open_workbook
+
+wb = open_workbook("{name}", config_path=config_path, as_of=as_of, seed=seed,
+                   output_dir=output_dir, run_id=run_id)"""
+
+
+def write_notebook(folder: Path, name: str, *code: str) -> None:
+    """A pipeline notebook: a title, the standard parameters cell, a workbook, then ``code``."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(f"# {name}"),
+        nbformat.v4.new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(WORKBOOK_CELL.format(name=name)),
+        *[nbformat.v4.new_code_cell(c) for c in code],
+    ]
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def pii_project(root: Path, *, report: str = "") -> tuple[Path, Path]:
+    """A client whose raw ids are long enough to be looked for, plus its notebooks folder."""
+    files = {
+        "customers.csv": "id,region\nCUST-0001,Jakarta\nCUST-0002,Bandung\n",
+        "events.csv": "cid,ts,event\nCUST-0001,2025-01-02 10:00:00,page_view\n",
+        "orders.csv": "order_id,cid,ts,sku,qty,revenue\no1,CUST-0001,2025-01-02 10:10:00,p1,1,100\n",
+        "feedback.csv": "cid,ts,kind,score\nCUST-0002,2025-01-05 08:00:00,nps,9\n",
+    }
+    config = write_tiny_client(
+        root,
+        files,
+        client="pii",
+        customer_columns="customer_id: id, region: region",
+        head=f"report: {{title: PII test{report}}}\n",
+        window="{start: 2025-01-01, end: 2025-01-31}",
+    )
+    nbs = root / "notebooks"
+    write_notebook(nbs, "00_clean", 'print("3 customers, Rp 12.345.678, 2025-01-31")')
+    write_notebook(nbs, "01_email", 'print("contact: budi.santoso@example.co.id")')
+    write_notebook(
+        nbs,
+        "02_table",
+        "import pandas as pd\n"
+        "phone = '+62 822-' + '6147-4435'  # not written out: only the table holds it\n"
+        'wb.save_table(pd.DataFrame({"segment": ["A", "B"], "contact": ["none", phone]}), '
+        '"contacts")',
+    )
+    write_notebook(
+        nbs,
+        "03_raw_id",
+        f'import pandas as pd\nprint(pd.read_csv("{root}/raw/customers.csv").id[0])',
+    )
+    write_notebook(nbs, "04_sleep", "import time\ntime.sleep(120)")
+    return config, nbs
+
+
+def test_published_run_id_is_returned_without_running(tmp_path: Path) -> None:
+    config = write_project(tmp_path)
+    run_dir = tmp_path / "reports" / "tiny" / "2025-01-31"
+    run_dir.mkdir(parents=True)
+    record = {
+        "run_id": "2025-01-31",
+        "status": "ok",
+        "seconds": 12.5,
+        "config_hash": load_config(config).config_hash(),
+        "parameters": {"as_of": "2025-01-31"},
+        "notebooks": [{"name": "00_alpha", "title": "Alpha", "status": "ok", "seconds": 3.0}],
+    }
+    (run_dir / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    before = sorted(p.name for p in run_dir.parent.iterdir())
+    # no notebook would even exist in this folder: nothing is executed
+    result = run(config, notebooks_dir=FIXTURES, run_id="2025-01-31")
+    assert result.already_published and result.ok
+    assert result.run_dir == run_dir and result.seconds == 12.5
+    assert [n.name for n in result.notebooks] == ["00_alpha"]
+    assert sorted(p.name for p in run_dir.parent.iterdir()) == before  # nothing written
+    # the CLI exits 0 and prints the published index
+    from journeylib.cli import main
+
+    assert main(["--log-lines", "run", str(config), "--run-id", "2025-01-31"]) == 0
+
+
+@pytest.mark.slow
+def test_cell_timeout_fails_the_run(tmp_path: Path) -> None:
+    # the smallest allowed limit (10 s) against a cell sleeping 120 s
+    config, nbs = pii_project(tmp_path, report=", cell_timeout_seconds: 10")
+    import time
+
+    t0 = time.perf_counter()
+    import nbformat
+
+    with pytest.raises(NotebookFailed) as err:
+        run(config, notebooks_dir=nbs, only=["04_sleep"], run_id="slow")
+    assert time.perf_counter() - t0 < 60  # stopped, not waited for
+    exc = err.value
+    # markdown, parameters, workbook, sleep: the 4th cell as the analyst sees it
+    assert exc.notebook == "04_sleep" and exc.cell == 4
+    assert exc.ename == "CellTimeoutError" and "10 s" in exc.evalue
+    assert "cell starts with: import time" in str(exc)
+    # the partial notebook is kept: the stopped cell is the last one started
+    partial = nbformat.read(
+        kept_nb := tmp_path / "reports/pii/_failed/slow/notebooks/04_sleep.ipynb", 4
+    )
+    assert kept_nb.is_file() and partial.cells[4].metadata.papermill.start_time
+    reports = tmp_path / "reports" / "pii"
+    assert not (reports / "slow").exists() and staging_leftovers(reports) == []
+    kept = reports / "_failed" / "slow"
+    assert json.loads((kept / "run.json").read_text("utf-8"))["cell_timeout_seconds"] == 10
+    log_text = (kept / "logs" / "run.log").read_text("utf-8")
+    assert "[1/1] 04_sleep FAILED" in log_text and "CellTimeoutError" in log_text
+
+
+@pytest.fixture(scope="module")
+def pii_runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One clean published run, then attempts that plant personal data (same reports folder)."""
+    from journeylib.piiscan import PiiFound
+
+    root = tmp_path_factory.mktemp("pii")
+    config, nbs = pii_project(root)
+    good = run(config, notebooks_dir=nbs, only=["00_clean"], run_id="good")
+    reports = good.run_dir.parent
+    latest_page = (reports / "latest.html").read_text("utf-8")
+    errors = {}
+    for name in ("01_email", "02_table", "03_raw_id"):
+        with pytest.raises(PiiFound) as err:
+            run(config, notebooks_dir=nbs, only=[name], run_id=f"leak-{name[:2]}")
+        errors[name] = err.value
+    return {
+        "config": config,
+        "nbs": nbs,
+        "good": good,
+        "reports": reports,
+        "latest_page": latest_page,
+        "errors": errors,
+    }
+
+
+@pytest.mark.slow
+def test_planted_email_fails_the_run_and_publishes_nothing(pii_runs: dict) -> None:
+    reports, good = pii_runs["reports"], pii_runs["good"]
+    exc = pii_runs["errors"]["01_email"]
+    files = {(f.file, f.kind) for f in exc.findings}
+    # the printed address is in the page and in the executed notebook
+    assert ("01_email.html", "email") in files
+    assert ("notebooks/01_email.ipynb", "email") in files
+    message = str(exc)
+    assert "budi.santoso" not in message and "example.co.id" not in message
+    assert "b***@e***.id" in message and "01_email.html: email 1" in message
+    # nothing published, latest unchanged, no staging folder left
+    assert not (reports / "leak-01").exists()
+    assert latest_run(reports) == good.run_dir.resolve()
+    assert (reports / "latest.html").read_text("utf-8") == pii_runs["latest_page"]
+    assert staging_leftovers(reports) == []
+    # kept for inspection, with its record and log
+    kept = reports / "_failed" / "leak-01"
+    assert str(kept) in message
+    assert (kept / "01_email.html").is_file()
+    record = json.loads((kept / "run.json").read_text("utf-8"))
+    assert record["status"] == "failed" and record["failed_stage"] == "pii_scan"
+    assert {"file": "01_email.html", "kind": "email", "count": 1} in record["pii_findings"]
+    assert "budi.santoso" not in json.dumps(record)
+    assert "personal data found" in (kept / "logs" / "run.log").read_text("utf-8")
+
+
+@pytest.mark.slow
+def test_planted_table_row_and_raw_id_are_caught(pii_runs: dict) -> None:
+    table = pii_runs["errors"]["02_table"]
+    # the contacts table: header on line 1, the phone on line 3 (the CSV is scanned, the
+    # Parquet twin is not)
+    assert [(f.file, f.line, f.kind) for f in table.findings] == [
+        ("outputs/02_table/tables/contacts.csv", 3, "phone")
+    ]
+    raw = pii_runs["errors"]["03_raw_id"]
+    assert ("03_raw_id.html", "customer_id") in {(f.file, f.kind) for f in raw.findings}
+    assert "CUST-0001" not in str(raw)
+
+
+@pytest.mark.slow
+def test_cli_exit_code_3_for_personal_data(pii_runs: dict, capsys: pytest.CaptureFixture) -> None:
+    from journeylib.cli import main
+
+    code = main(
+        [
+            "--log-lines",
+            "run",
+            str(pii_runs["config"]),
+            "--notebooks-dir",
+            str(pii_runs["nbs"]),
+            "--only",
+            "01_email",
+            "--run-id",
+            "cli-leak",
+        ]  # fmt: skip
+    )
+    assert code == 3
+    captured = capsys.readouterr()
+    assert "personal data found" in captured.err and "budi.santoso" not in captured.err
+    assert captured.out == ""
+
+
+@pytest.mark.slow
+def test_failed_run_id_runs_again(pii_runs: dict) -> None:
+    from journeylib.piiscan import PiiFound
+
+    reports, config, nbs = pii_runs["reports"], pii_runs["config"], pii_runs["nbs"]
+    failed = reports / "_failed" / "retry"
+    # first attempt fails in 01_email; the second attempt fails too (02_table) and replaces it
+    for name in ("01_email", "02_table"):
+        with pytest.raises(PiiFound):
+            run(config, notebooks_dir=nbs, only=[name], run_id="retry")
+    assert sorted(p.name for p in (failed / "notebooks").iterdir()) == ["02_table.ipynb"]
+    # the third attempt succeeds: published, the failed attempt removed
+    result = run(config, notebooks_dir=nbs, only=["00_clean"], run_id="retry")
+    assert result.ok and not result.already_published
+    assert (reports / "retry" / "index.html").is_file()
+    assert not failed.exists()
+    # and a fourth call with the same id does nothing
+    again = run(config, notebooks_dir=nbs, only=["00_clean"], run_id="retry")
+    assert again.already_published and again.run_dir == result.run_dir
+
+
+@pytest.mark.slow
+def test_run_log_and_history_page(pii_runs: dict) -> None:
+    reports, good = pii_runs["reports"], pii_runs["good"]
+    log_text = (good.run_dir / "logs" / "run.log").read_text("utf-8")
+    lines = log_text.splitlines()
+    stamp = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO|WARNING|ERROR) journeylib\.\w+: "
+    assert all(re.match(stamp, line) for line in lines), lines
+    for expected in (
+        "run good for client pii: 1 notebook(s)",
+        "preparing data for pii",
+        "[1/1] 00_clean started",
+        "[1/1] 00_clean done in",
+        "rendering HTML",
+        "PII scan passed",
+        f"published {good.run_dir} in",
+    ):
+        assert any(expected in line for line in lines), expected
+    assert (good.run_dir / "logs" / "00_clean.kernel.log").is_file()
+    # the index links to the history page, which lists the good run and the failed attempts
+    index = BeautifulSoup((good.run_dir / "index.html").read_text("utf-8"), "html.parser")
+    assert index.select_one("header nav a")["href"] == "../history.html"
+    page = BeautifulSoup((reports / "history.html").read_text("utf-8"), "html.parser")
+    cells = [
+        (tr.find("td").get_text(" ", strip=True), tr.select("td")[1].get_text())
+        for tr in page.select("table.journey-sections tbody tr")
+    ]
+    runs = {name.removesuffix(" (latest)"): status for name, status in cells}
+    assert runs["good"] == "ok"
+    assert runs["leak-01"] == runs["leak-02"] == "failed"
+    # one run is marked latest, and it is a successful one
+    marked = [name for name, _ in cells if name.endswith("(latest)")]
+    assert len(marked) == 1 and runs[marked[0].removesuffix(" (latest)")] == "ok"
+
+
+@pytest.mark.slow
+def test_demo_report_passes_the_pii_scan(tmp_path: Path, repo_root: Path) -> None:
+    """The real demo report (two fast notebooks) has no false positives."""
+    import yaml
+
+    from journeylib.piiscan import raw_customer_ids, scan_report, scan_text
+
+    cfg = yaml.safe_load((repo_root / "configs" / "demo.yaml").read_text("utf-8"))
+    cfg["data"]["raw_dir"] = str(repo_root / "data" / "sample")
+    cfg["output"] = {"processed_dir": str(tmp_path / "p"), "reports_dir": str(tmp_path / "r")}
+    cfg["notebooks"] = ["00_data_quality", "10_journey_stages"]
+    assert cfg["report"]["pii_scan"] is True
+    config_path = tmp_path / "demo.yaml"
+    config_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+
+    result = run(config_path, run_id="demo-scan")  # scanned before publishing
+    assert result.ok
+    page = (result.run_dir / "10_journey_stages.html").read_text("utf-8")
+    assert plotly_js() in page and "email" in {k for _, k, _ in scan_text(plotly_js())}
+    config = load_config(config_path)
+    ids = raw_customer_ids(config)
+    assert len(ids) >= 300  # the sample's customer refs and visitor ids
+    assert scan_report(result.run_dir, raw_ids=ids) == []
+
+
+def test_data_error_is_kept_with_its_log_and_listed_in_the_history(tmp_path: Path) -> None:
+    from journeylib.history import run_history
+    from journeylib.validation import DataValidationError
+
+    config = write_project(tmp_path, bad_orders=True)
+    with pytest.raises(DataValidationError):
+        run(config, notebooks_dir=FIXTURES, run_id="r-bad")
+    reports = tmp_path / "reports" / "tiny"
+    kept = reports / "_failed" / "r-bad"
+    record = json.loads((kept / "run.json").read_text("utf-8"))
+    assert record["status"] == "failed" and record["failed_stage"] == "prepare"
+    assert "DataValidationError" in record["error"]
+    log_text = (kept / "logs" / "run.log").read_text("utf-8")
+    assert "preparing data for tiny" in log_text and "DataValidationError" in log_text
+    history = run_history(reports)
+    assert history[["run_id", "status"]].values.tolist() == [["r-bad", "failed"]]
+    assert (reports / "history.html").is_file()
+    assert not (reports / "r-bad").exists() and latest_run(reports) is None
+
+
+def test_scheduler_examples_are_valid(repo_root: Path) -> None:
+    import ast
+    import shlex
+
+    from journeylib.cli import build_parser
+
+    dag = (repo_root / "examples" / "airflow_journey_dag.py").read_text("utf-8")
+    ast.parse(dag)  # compiles without Airflow installed
+    assert "--as-of {{ ds }} --run-id {{ ds_nodash }}" in dag
+    assert '"retries": 2' in dag and "max_active_runs=1" in dag
+    cron = [
+        line
+        for line in (repo_root / "examples" / "cron.txt").read_text("utf-8").splitlines()
+        if line.strip() and not line.startswith("#") and "=" not in line.split()[0]
+    ]
+    assert len(cron) == 1
+    fields = cron[0].split(None, 5)
+    assert fields[:5] == ["0", "2", "*", "*", "1"]  # Mondays 02:00
+    command = fields[5]
+    assert "flock -n" in command
+    # the journey arguments parse as the CLI would read them
+    args = shlex.split(command.split(".venv/bin/journey", 1)[1].split(">>", 1)[0])
+    args = [a.replace("$(date -d yesterday +\\%F)", "2025-06-29") for a in args]
+    args = [a.replace("$(date -u +\\%Y\\%m\\%d)", "20250630") for a in args]
+    parsed = build_parser().parse_args(args)
+    assert (parsed.command, parsed.as_of, parsed.run_id) == ("run", "2025-06-29", "20250630")
+    assert parsed.log_lines

@@ -120,14 +120,21 @@ def show_table(
     *,
     caption: str | None = None,
     labels: dict[str, str] | None = None,
+    suppress: bool = True,
     **fmt,
 ) -> None:
     """Display a formatted table without its index, with readable column headers.
 
     The saved twin of the table (``Workbook.save_table``) keeps the machine names; ``labels``
-    overrides the automatic :func:`humanise` for individual columns.
+    overrides the automatic :func:`humanise` for individual columns. Rows counting fewer than
+    ``report.min_cell_count`` people are masked (small-cell suppression,
+    :func:`journeylib.suppression.suppress_for_display`) unless ``suppress`` is False.
     """
     report = report or _DEFAULT
+    if suppress:
+        from journeylib.suppression import suppress_for_display
+
+        df = suppress_for_display(df, report.min_cell_count)
     shown = format_table(df, report, **fmt)
     text_cols = [c for c in df.columns if _is_text(df[c])]
     shown = shown.astype(object).where(shown.notna(), "–")

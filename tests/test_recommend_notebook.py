@@ -339,5 +339,5 @@ def test_demo_config_runs_recommendations_after_churn(repo_root):
     from journeylib.config import load_config
 
     notebooks = load_config(repo_root / "configs" / "demo.yaml").notebooks
-    assert notebooks[-2:] == ["40_churn", NOTEBOOK]
+    assert notebooks.index("40_churn") + 1 == notebooks.index(NOTEBOOK)
     assert (repo_root / "notebooks" / f"{NOTEBOOK}.ipynb").is_file()

@@ -2315,7 +2315,6 @@ _REPORT_WORDS: dict[str, dict[str, str]] = {
         "repro": "Reproducibility",
         "no_map": "The journey map is not available: `60_journey_map` did not run.",
         "no_findings": "No finding could be computed: the analysis outputs are missing.",
-        "subtitle": "{client} · data up to {as_of} · run {run_id}",
         "previous": "Compared with the run of {as_of} (run {run_id}).",
         "repro_line": (
             "Run **{run_id}**, config hash `{config_hash}`, seed {seed}, data fingerprint "
@@ -2341,7 +2340,6 @@ _REPORT_WORDS: dict[str, dict[str, str]] = {
         "repro": "Reproduksibilitas",
         "no_map": "Peta perjalanan tidak tersedia: `60_journey_map` tidak dijalankan.",
         "no_findings": "Tidak ada temuan yang dapat dihitung: keluaran analisis tidak ada.",
-        "subtitle": "{client} · data sampai {as_of} · proses {run_id}",
         "previous": "Dibandingkan dengan proses tanggal {as_of} (proses {run_id}).",
         "repro_line": (
             "Proses **{run_id}**, hash konfigurasi `{config_hash}`, seed {seed}, sidik jari data "

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -49,12 +51,14 @@ def inspect_page(
     """Load ``url`` and return ``errors`` (console errors, exceptions), ``requests`` (non-local
     URLs requested), ``checks`` (name -> value of each JavaScript expression after loading) and
     ``screenshot`` (the PNG path, full page)."""
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still be writing the profile while it is removed
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [chromium, *FLAGS, "--remote-debugging-port=0", f"--user-data-dir={profile}",
              f"--window-size={width},{height}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stopped together below
         )  # fmt: skip
         try:
             port = _port(Path(profile) / "DevToolsActivePort", proc, timeout)
@@ -65,11 +69,21 @@ def inspect_page(
                 asyncio.wait_for(_drive(ws, url, screenshot, checks or {}, settle), timeout)
             )
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop Chromium and its helper processes (the whole process group) and wait for it."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:  # helpers that outlive the browser process
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(10)
 
 
 def _port(path: Path, proc: subprocess.Popen, timeout: float) -> int:

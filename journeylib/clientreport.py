@@ -239,14 +239,6 @@ _TEXT: dict[str, dict[str, str]] = {
             "{total} conversions ({share}), worth {money}{roas}."
         ),
         "f_channel_roas": ", a return of {roas}x on its spend of {cost}",
-        # pain point titles (from the table's structured fields)
-        "pt_incident_step": "{a} → {b} broke on {device}",
-        "pt_incident_event": "{event} surged on {device}",
-        "pt_friction": "{event}",
-        "pt_loop": "back and forth {pair} → {first}",
-        "pt_slow_step": "long time at {step}",
-        "pt_abandonment": "carts abandoned",
-        "pt_negative_sentiment": "unhappy customers at {stage}",
     },
     "id": {
         "kpi_conversion": "Tingkat konversi",
@@ -366,13 +358,6 @@ _TEXT: dict[str, dict[str, str]] = {
             "{total} konversi ({share}), senilai {money}{roas}."
         ),
         "f_channel_roas": ", dengan imbal hasil {roas}x atas biaya iklan {cost}",
-        "pt_incident_step": "{a} → {b} terganggu di {device}",
-        "pt_incident_event": "{event} melonjak di {device}",
-        "pt_friction": "{event}",
-        "pt_loop": "bolak-balik {pair} → {first}",
-        "pt_slow_step": "lama di {step}",
-        "pt_abandonment": "keranjang ditinggalkan",
-        "pt_negative_sentiment": "pelanggan tidak puas di tahap {stage}",
     },
 }
 
@@ -1084,26 +1069,11 @@ def _base_customers(outputs: Outputs) -> float:
 
 
 def _pain_title(r: Mapping, lang: str, labels: Mapping[str, str]) -> str:
-    kind = r["kind"]
-    step, event, device = r.get("step"), r.get("event"), r.get("device")
-    if kind == "incident" and isinstance(step, str) and " > " in step:
-        a, b = step.split(" > ", 1)
-        return _t(lang, "pt_incident_step", a=_words(a), b=_words(b), device=_words(device))
-    if kind == "incident":
-        return _t(lang, "pt_incident_event", event=_words(event), device=_words(device))
-    if kind == "friction":
-        return _t(lang, "pt_friction", event=_words(event))
-    if kind == "loop":
-        pair = str(step)
-        return _t(lang, "pt_loop", pair=_words(pair).replace(" > ", " → "),
-                  first=_words(pair.split(" > ")[0]))  # fmt: skip
-    if kind == "slow_step":
-        return _t(lang, "pt_slow_step", step=_words(step))
-    if kind == "abandonment":
-        return _t(lang, "pt_abandonment")
-    if kind == "negative_sentiment":
-        return _t(lang, "pt_negative_sentiment", stage=labels.get(r["stage"], _words(r["stage"])))
-    return str(r.get("title", kind))
+    """The pain point's title in the report language, rebuilt from its fields (one set of
+    templates: :func:`journeylib.painpoints.pain_point_title`)."""
+    from journeylib.painpoints import pain_point_title
+
+    return pain_point_title(r, language=lang, labels=labels)
 
 
 def _f_pain_point(outputs: Outputs, report: ReportSpec, labels: Mapping[str, str]) -> dict | None:

@@ -461,13 +461,68 @@ def mobile_assisted_conversions(
     )
 
 
-def plot_conversion_by_device(table: pd.DataFrame) -> go.Figure:
-    """Bars of :func:`conversion_by_device` (one colour per segment when it has one)."""
+#: Chart text in each report language.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "sessions": "sessions",
+        "customers": "customers",
+        "all": "all",
+        "rate_hover": "%{{x}}: %{{y:.2%}} of %{{customdata:,}} {level}<extra></extra>",
+        "rate_title": "Conversion rate by device ({level})",
+        "device": "device",
+        "rate": "conversion rate",
+        "mobile_title": "Share of sessions on mobile by {key}",
+        "mobile_x": "sessions on mobile",
+        "cross_hover": "%{x}: %{y:.1%} of %{customdata:,} customers<extra></extra>",
+        "cross_title": "Conversion of single- vs cross-device customers",
+        "cross_x": "customers seen on",
+        "cross_y": "share who converted",
+    },
+    "id": {
+        "sessions": "sesi",
+        "customers": "pelanggan",
+        "all": "semua",
+        "rate_hover": "%{{x}}: %{{y:.2%}} dari %{{customdata:,}} {level}<extra></extra>",
+        "rate_title": "Tingkat konversi per perangkat ({level})",
+        "device": "perangkat",
+        "rate": "tingkat konversi",
+        "mobile_title": "Porsi sesi dari perangkat mobile menurut {key}",
+        "mobile_x": "sesi dari perangkat mobile",
+        "cross_hover": "%{x}: %{y:.1%} dari %{customdata:,} pelanggan<extra></extra>",
+        "cross_title": "Konversi pelanggan satu perangkat vs lintas perangkat",
+        "cross_x": "pelanggan terlihat di",
+        "cross_y": "porsi yang berkonversi",
+    },
+}
+#: Column and group names in Indonesian chart text (other names are shown as they are).
+_WORDS_ID = {
+    "event": "event",
+    "stage": "tahap",
+    "channel": "kanal",
+    "device": "perangkat",
+    "single_device": "satu perangkat",
+    "cross_device": "lintas perangkat",
+    "no_known_device": "perangkat tidak diketahui",
+}
+
+
+def _t(language: str, key: str, /, **values: object) -> str:
+    text = _TEXT.get(language, _TEXT["en"])[key]
+    return text.format(**values) if values else text
+
+
+def _word(name: object, language: str) -> str:
+    return _WORDS_ID.get(str(name), str(name)) if language == "id" else str(name)
+
+
+def plot_conversion_by_device(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Bars of :func:`conversion_by_device` (one colour per segment when it has one); text in
+    ``language`` (``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     level = "sessions" if "sessions" in table.columns else "customers"
     group = next((c for c in table.columns[: list(table.columns).index("device")]), None)
-    parts = table.groupby(group, sort=True) if group else [(("all",), table)]
+    parts = table.groupby(group, sort=True) if group else [((_t(language, "all"),), table)]
     fig = go.Figure()
     for name, part in parts:
         fig.add_bar(
@@ -477,22 +532,23 @@ def plot_conversion_by_device(table: pd.DataFrame) -> go.Figure:
             text=[f"{r:.1%}" for r in part["rate"]],
             textposition="auto",
             customdata=part[level],
-            hovertemplate="%{x}: %{y:.2%} of %{customdata:,} " + level + "<extra></extra>",
+            hovertemplate=_t(language, "rate_hover", level=_t(language, level)),
         )
     fig.update_layout(
-        title=f"Conversion rate by device ({level})",
+        title=_t(language, "rate_title", level=_t(language, level)),
         barmode="group",
         showlegend=group is not None,
-        xaxis={"title": "device"},
-        yaxis={"title": "conversion rate", "tickformat": ".1%", "rangemode": "tozero"},
+        xaxis={"title": _t(language, "device")},
+        yaxis={"title": _t(language, "rate"), "tickformat": ".1%", "rangemode": "tozero"},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=380,
     )
     return fig
 
 
-def plot_mobile_share(table: pd.DataFrame) -> go.Figure:
-    """Horizontal bars of :func:`mobile_share`: share of sessions on mobile per event/stage."""
+def plot_mobile_share(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Horizontal bars of :func:`mobile_share`: share of sessions on mobile per event/stage;
+    text in ``language`` (``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     key = table.columns[0]
@@ -507,33 +563,34 @@ def plot_mobile_share(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=f"Share of sessions on mobile by {key}",
-        xaxis={"title": "sessions on mobile", "tickformat": ".0%", "range": [0, 1]},
-        yaxis={"title": key},
+        title=_t(language, "mobile_title", key=_word(key, language)),
+        xaxis={"title": _t(language, "mobile_x"), "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": _word(key, language)},
         margin={"l": 140, "r": 20, "t": 50, "b": 40},
         height=100 + 26 * len(data),
     )
     return fig
 
 
-def plot_cross_device(table: pd.DataFrame) -> go.Figure:
-    """Bars of :func:`cross_device`: conversion rate of single- vs cross-device customers."""
+def plot_cross_device(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Bars of :func:`cross_device`: conversion rate of single- vs cross-device customers; text
+    in ``language`` (``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     fig = go.Figure(
         go.Bar(
-            x=table["group"].astype(str),
+            x=[_word(g, language) for g in table["group"].astype(str)],
             y=table["conversion_rate"],
             text=[f"{r:.1%}" for r in table["conversion_rate"].fillna(0)],
             textposition="auto",
             customdata=table["customers"],
-            hovertemplate="%{x}: %{y:.1%} of %{customdata:,} customers<extra></extra>",
+            hovertemplate=_t(language, "cross_hover"),
         )
     )
     fig.update_layout(
-        title="Conversion of single- vs cross-device customers",
-        xaxis={"title": "customers seen on"},
-        yaxis={"title": "share who converted", "tickformat": ".0%", "rangemode": "tozero"},
+        title=_t(language, "cross_title"),
+        xaxis={"title": _t(language, "cross_x")},
+        yaxis={"title": _t(language, "cross_y"), "tickformat": ".0%", "rangemode": "tozero"},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=360,
     )

@@ -9,13 +9,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from html import escape as html_escape
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
+from journeylib import i18n
 from journeylib.config import ReportSpec
 
 _DEFAULT = ReportSpec()
+#: The report settings the helpers fall back to when not given one (set by ``open_workbook``).
+_current: ReportSpec = _DEFAULT
+
+
+def use_report(report: ReportSpec | None) -> ReportSpec:
+    """Make ``report`` the default settings of the display helpers; return the previous ones.
+
+    ``open_workbook`` calls it with the client's settings, so ``say`` and ``show_figure`` write
+    in the report language without a notebook passing the settings to every call (like
+    ``seaborn.set_theme``). ``None`` restores the defaults.
+    """
+    global _current
+    previous, _current = _current, report or _DEFAULT
+    return previous
+
+
+def current_report() -> ReportSpec:
+    """The report settings the display helpers use when not given any."""
+    return _current
 
 
 def fmt_number(
@@ -64,14 +85,18 @@ def fmt_duration(value: pd.Timedelta | float | None, report: ReportSpec | None =
     report = report or _DEFAULT
     if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return "–"
+    units = _DURATION_UNITS.get(report.language, _DURATION_UNITS["en"])
     seconds = pd.Timedelta(value).total_seconds()
     if abs(seconds) >= 86_400:
-        return f"{fmt_number(seconds / 86_400, report, decimals=1)} days"
+        return f"{fmt_number(seconds / 86_400, report, decimals=1)} {units[0]}"
     if abs(seconds) >= 3_600:
-        return f"{fmt_number(seconds / 3_600, report, decimals=1)} h"
+        return f"{fmt_number(seconds / 3_600, report, decimals=1)} {units[1]}"
     if abs(seconds) >= 60:
-        return f"{fmt_number(seconds / 60, report)} min"
-    return f"{fmt_number(seconds, report)} s"
+        return f"{fmt_number(seconds / 60, report)} {units[2]}"
+    return f"{fmt_number(seconds, report)} {units[3]}"
+
+
+_DURATION_UNITS = {"en": ("days", "h", "min", "s"), "id": ("hari", "jam", "menit", "detik")}
 
 
 def format_table(
@@ -104,14 +129,23 @@ def format_table(
     return out
 
 
-def humanise(column: str) -> str:
+def humanise(column: str, language: str = "en") -> str:
     """A column name as a reader sees it: ``rows_read`` -> ``Rows read``.
+
+    In another language the phrase catalogue (:mod:`journeylib.i18n`) is asked for the machine
+    name, then for the English header; a column it does not know keeps the English header.
 
     >>> humanise("matched_share")
     'Matched share'
     """
     text = str(column).replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    text = text[:1].upper() + text[1:]
+    if language == i18n.SOURCE_LANGUAGE:
+        return text
+    if i18n.knows(str(column), language):
+        found = i18n.phrase(str(column), language)
+        return found[:1].upper() + found[1:]
+    return i18n.phrase(text, language)
 
 
 def show_table(
@@ -130,15 +164,23 @@ def show_table(
     ``report.min_cell_count`` people are masked (small-cell suppression,
     :func:`journeylib.suppression.suppress_for_display`) unless ``suppress`` is False.
     """
-    report = report or _DEFAULT
+    report = report or _current
+    language = report.language
     if suppress:
         from journeylib.suppression import suppress_for_display
 
         df = suppress_for_display(df, report.min_cell_count)
     shown = format_table(df, report, **fmt)
     text_cols = [c for c in df.columns if _is_text(df[c])]
+    if language != i18n.SOURCE_LANGUAGE:
+        for c in df.columns:
+            if c in text_cols or pd.api.types.is_bool_dtype(shown[c]):
+                shown[c] = i18n.translate_values(shown[c], language)
     shown = shown.astype(object).where(shown.notna(), "–")
-    headers = {c: (labels or {}).get(c, humanise(c)) for c in shown.columns}
+    headers = {
+        c: i18n.phrase(labels[c], language) if c in (labels or {}) else humanise(c, language)
+        for c in shown.columns
+    }
     styler = (
         shown.style.hide(axis="index")
         .set_table_attributes('class="journey-table"')
@@ -154,6 +196,7 @@ def show_table(
     )
     html = styler.to_html()
     if caption:
+        caption = html_escape(i18n.phrase(caption, language))
         html = f'<p class="journey-caption"><strong>{caption}</strong></p>' + html
     display(HTML(html))
 
@@ -164,13 +207,29 @@ def _is_text(s: pd.Series) -> bool:
     )
 
 
-def say(text: str) -> None:
-    """Display a computed sentence or paragraph (Markdown)."""
-    display(Markdown(text))
+def say(text: str, report: ReportSpec | None = None) -> None:
+    """Display a computed sentence or paragraph (Markdown).
+
+    A fixed sentence the phrase catalogue knows is shown in the report language; computed
+    sentences come from :mod:`journeylib.narrative` in that language already.
+    """
+    language = (report or _current).language
+    display(Markdown(i18n.phrase(text, language) if i18n.knows(text, language) else text))
 
 
-def show_figure(fig) -> None:  # noqa: ANN001 - plotly Figure
-    """Display a plotly figure so it works in JupyterLab and in the offline HTML report."""
+def show_figure(fig, report: ReportSpec | None = None) -> None:  # noqa: ANN001 - plotly Figure
+    """Display a plotly figure so it works in JupyterLab and in the offline HTML report.
+
+    Its fixed text (title, axis and legend titles, trace names) is shown in the report
+    language (:func:`journeylib.i18n.translate_figure`, on a copy: ``fig`` is not modified),
+    and its numbers use the report's decimal and thousands separators.
+    """
     from journeylib.report import plotly_output
 
+    report = report or _current
+    separators = report.decimal_separator + report.thousands_separator
+    if report.language != i18n.SOURCE_LANGUAGE or separators != ".,":
+        fig = type(fig)(fig)  # a copy: the caller's figure is not modified
+        fig.update_layout(separators=separators)  # "12,5%" on axes and labels in Indonesian
+        fig = i18n.translate_figure(fig, report.language)
     display(plotly_output(fig))

@@ -81,6 +81,9 @@ __all__ = [
     "attribute_features",
     "customer_features",
     "feature_dictionary",
+    "feature_short_name",
+    "group_name",
+    "localise_dictionary",
 ]
 
 #: Feature groups, in column order; ``include=`` picks a subset.
@@ -185,8 +188,168 @@ def _docs() -> tuple[FeatureDoc, ...]:
 #: stand for one column per products category and per friction event.
 FEATURE_DICTIONARY: tuple[FeatureDoc, ...] = _docs()
 
+# The dictionary in Bahasa Indonesia: name | short name (persona labels, driver sentences) |
+# unit | missing | description. Same names as _DICTIONARY_TABLE; <member> in a short name is the
+# family member's name (channel, device, category or event) with spaces for underscores.
+_DICTIONARY_TABLE_ID = """
+rfm_recency_days | hari sejak pesanan terakhir | hari | NaN: tidak ada pesanan sebelum tanggal batas | hari dari pesanan terakhir sampai akhir hari as_of
+rfm_frequency | frekuensi pesanan | pesanan | tidak pernah kosong; 0 = tidak ada pesanan | jumlah pesanan berbeda (order_id)
+rfm_monetary | total belanja | mata uang | tidak pernah kosong; 0 = tidak ada pesanan, tidak ada belanja | total pendapatan dari baris pesanan pelanggan
+rfm_avg_order_value | nilai pesanan | mata uang per pesanan | NaN: tidak ada pesanan | rfm_monetary / rfm_frequency
+rfm_has_ordered | pernah memesan | penanda 0/1 | tidak pernah kosong | 1 jika pelanggan pernah memesan setidaknya sekali, selain itu 0
+engagement_sessions | jumlah sesi | sesi | tidak pernah kosong; 0 = tidak ada event | jumlah sesi berbeda (session_id)
+engagement_events | jumlah event | event | tidak pernah kosong; 0 = tidak ada event | event perilaku
+engagement_events_per_session | event per sesi | event per sesi | NaN: tidak ada sesi | engagement_events / engagement_sessions
+engagement_active_days | hari aktif | hari | tidak pernah kosong; 0 = tidak ada event | hari kalender berbeda (UTC) saat sebuah sesi dimulai (kunjungan yang melewati tengah malam dihitung pada hari pertamanya)
+engagement_tenure_days | lama menjadi pelanggan | hari | NaN: pelanggan CRM tanpa first_seen dan tanpa aktivitas | hari sejak pertama terlihat (paling awal dari first_seen di tabel pelanggan, event pertama, pesanan pertama, umpan balik pertama) sampai akhir hari as_of
+engagement_days_since_last_activity | hari sejak aktivitas terakhir | hari | NaN: tidak ada event, pesanan, atau umpan balik | hari dari event, pesanan, atau umpan balik terakhir sampai akhir hari as_of
+engagement_days_between_sessions | hari antar-sesi | hari per jeda sesi | NaN: kurang dari 2 sesi | rata-rata hari antara awal sesi yang berurutan: (awal sesi terakhir - awal sesi pertama) / (sesi - 1)
+channel_share_<channel> | porsi <member> | porsi 0-1 | NaN: tidak ada sesi; 0 = ada sesi, tidak satu pun dari kanal ini | porsi sesi pelanggan dari <channel> (kanal sebuah sesi adalah kanal event pertamanya)
+device_share_<device> | porsi <member> | porsi 0-1 | NaN: tidak ada sesi; 0 = ada sesi, tidak satu pun di perangkat ini | porsi sesi pelanggan di <device> (perangkat event pertama sesi itu)
+funnel_depth | kedalaman funnel | nomor langkah | tidak pernah kosong; 0 = tidak ada event funnel | langkah funnel terjauh (config.journey.funnel; default view_item, add_to_cart, begin_checkout, purchase = 1..4) yang dicapai oleh event mana pun, dalam urutan apa pun
+funnel_cart_sessions | sesi dengan keranjang | sesi | tidak pernah kosong; 0 = tidak ada keranjang | sesi dengan event keranjang (add_to_cart)
+funnel_abandoned_carts | keranjang ditinggalkan | sesi | tidak pernah kosong; 0 = tidak ada keranjang ditinggalkan | sesi dengan event keranjang dan tanpa event konversi (purchase) dalam sesi yang sama
+funnel_stage_no | tahap terjauh | nomor tahap | tidak pernah kosong; 0 = tidak ada sinyal tahap | tahap perjalanan pelanggan terjauh yang dicapai, mulai dari 1 dalam model tahap (hanya dengan stage_model=)
+product_category_share_<category> | porsi <member> | porsi 0-1 | NaN: tidak ada baris pesanan dengan kategori yang dikenal | porsi baris pesanan pelanggan (yang produknya memiliki kategori) dalam kategori ini pada tabel produk
+product_distinct_products | produk berbeda | produk | tidak pernah kosong; 0 = tidak ada pesanan | jumlah produk berbeda yang dipesan
+product_items_per_order | barang per pesanan | unit per pesanan | NaN: tidak ada pesanan | unit (jumlah quantity) per pesanan
+product_lines_per_order | baris per pesanan | baris per pesanan | NaN: tidak ada pesanan | baris pesanan (produk dalam satu pesanan) per pesanan
+product_price_index | indeks harga | rasio | NaN: tidak ada baris pesanan dengan harga satuan positif dalam kategori yang memiliki harga (atau tidak ada tabel produk) | tingkat harga: rata-rata geometris atas baris pesanan dari harga satuan yang dibayar (revenue / quantity) dibagi rata-rata geometris harga daftar kategorinya; 1 = harga yang umum untuk kategori yang dibeli, di bawah 1 = produk lebih murah atau diskon, di atas 1 = produk premium
+browse_product_events | event produk | event | tidak pernah kosong; 0 = tidak ada event dengan produk | event yang membawa product_id (melihat produk, menambah ke keranjang, ...): minat yang ditunjukkan sebelum, atau tanpa, membeli (hanya bila event memiliki product_id dan tabel produk memiliki category)
+browse_category_share_<category> | porsi <member> | porsi 0-1 | NaN: tidak ada event produk dengan kategori yang dikenal | porsi event produk pelanggan yang produknya berada dalam kategori ini
+browse_price_index | indeks harga | rasio | NaN: tidak ada event produk untuk produk dengan harga daftar positif dalam kategori yang memiliki harga | tingkat harga produk yang dilihat: rata-rata geometris atas event produk dari harga daftar produk dibagi rata-rata geometris harga daftar kategorinya (1 = umum, di bawah 1 = produk lebih murah, di atas 1 = produk premium)
+satisfaction_responses | jumlah jawaban | jawaban | tidak pernah kosong; 0 = tidak pernah menjawab | jawaban survei dan ulasan yang memiliki skor (jenis umpan balik nps, csat, review)
+satisfaction_nps_mean | NPS | skor 0-10 | NaN: tidak ada jawaban NPS | rata-rata skor NPS
+satisfaction_nps_promoter_share | porsi promotor NPS | porsi 0-1 | NaN: tidak ada jawaban NPS | porsi jawaban NPS pelanggan yang bernilai 9-10 (promotor)
+satisfaction_csat_mean | CSAT | skor 1-5 | NaN: tidak ada jawaban CSAT | rata-rata skor CSAT
+satisfaction_review_mean | rating ulasan | bintang 1-5 | NaN: tidak ada ulasan | rata-rata rating ulasan
+satisfaction_sentiment_mean | sentimen | skor sentimen | NaN: tidak ada umpan balik dengan sentimen | rata-rata kolom sentimen numerik pada tabel umpan balik (hanya bila tabel itu memilikinya)
+friction_<event> | <member> | event | NaN untuk semua: event ini tidak pernah terjadi sebelum tanggal batas (tidak dilacak); 0 = dilacak, tidak dialami | jumlah kejadian event friksi (config.journey.friction_events, lalu checkout_error, payment_error, contact_support, delivery_late, return_request)
+"""
+#: Feature groups (:data:`FEATURE_GROUPS`) in words, per language other than English (where the
+#: group is its name); a client's own attribute columns form the group ``attribute``.
+_GROUP_NAMES: dict[str, dict[str, str]] = {
+    "id": {
+        "rfm": "RFM",
+        "engagement": "keterlibatan",
+        "channel": "kanal",
+        "device": "perangkat",
+        "funnel": "funnel",
+        "product": "produk",
+        "browse": "penjelajahan produk",
+        "satisfaction": "kepuasan",
+        "friction": "friksi",
+        "attribute": "atribut",
+    },
+}
 
-def feature_dictionary(columns: Iterable[str] | None = None) -> pd.DataFrame:
+
+def group_name(group: str, *, language: str = "en") -> str:
+    """A feature group as a reader sees it in ``language``; unknown groups (a churn driver group
+    named after a client's column) are returned unchanged.
+
+    >>> group_name("engagement", language="id")
+    'keterlibatan'
+    >>> group_name("engagement")
+    'engagement'
+    """
+    return _GROUP_NAMES.get(language, {}).get(group, group)
+
+
+#: Family members named in words in the Indonesian short names: ``other`` and ``blank`` (no
+#: category) are not names, so the family's word is added.
+_MEMBER_WORDS_ID = {"other": "{family} lainnya", "blank": "{family} tanpa nama"}
+_FAMILY_WORDS_ID = {
+    "channel_share_": "kanal",
+    "device_share_": "perangkat",
+    "product_category_share_": "kategori",
+    "browse_category_share_": "kategori",
+}
+
+
+def _texts_id() -> dict[str, dict[str, str]]:
+    """``{name or family pattern: {short, unit, missing, description}}`` in Bahasa Indonesia,
+    ``<channel>``/``<device>`` expanded as in :func:`_docs`."""
+    out: dict[str, dict[str, str]] = {}
+    for line in _DICTIONARY_TABLE_ID.strip().splitlines():
+        name, short, unit, missing, description = (part.strip() for part in line.split(" | "))
+        row = {"short": short, "unit": unit, "missing": missing, "description": description}
+        for token, vocab in {"<channel>": CHANNELS, "<device>": DEVICES}.items():
+            if token in name:
+                for v in vocab:
+                    text = row["description"].replace(token, v)
+                    out[name.replace(token, v)] = {**row, "description": text}
+                break
+        else:
+            out[name] = row
+    return out
+
+
+_TEXTS: dict[str, dict[str, dict[str, str]]] = {"id": _texts_id()}
+
+
+def _text(name: str, language: str) -> tuple[dict[str, str], str] | None:
+    """The ``language`` texts documenting column ``name`` and its family member ("" for an
+    exact entry); None when undocumented."""
+    texts = _TEXTS.get(language, {})
+    if name in texts:
+        prefix = next((p for p in _FAMILY_WORDS_ID if name.startswith(p)), None)
+        return texts[name], name[len(prefix) :] if prefix else ""
+    for pattern, row in texts.items():
+        if "<" in pattern and name.startswith(pattern.split("<")[0]):
+            return row, name[len(pattern.split("<")[0]) :]
+    return None
+
+
+def feature_short_name(name: str, *, language: str = "id") -> str | None:
+    """A short readable name of a documented feature in ``language`` (persona labels, churn
+    drivers), or None when the language or the feature has none.
+
+    English names are derived from the column name by :mod:`journeylib.personas`; this gives
+    the names in another language, in its own word order.
+
+    >>> feature_short_name("device_share_mobile")
+    'porsi mobile'
+    >>> feature_short_name("channel_share_other")
+    'porsi kanal lainnya'
+    >>> feature_short_name("friction_payment_error")
+    'payment error'
+    >>> feature_short_name("shoe_size") is None
+    True
+    """
+    found = _text(name, language)
+    if found is None:
+        return None
+    row, member = found
+    family = next((w for p, w in _FAMILY_WORDS_ID.items() if name.startswith(p)), "")
+    words = _MEMBER_WORDS_ID.get(member, "{member}").format(
+        family=family, member=member.replace("_", " ")
+    )
+    return row["short"].replace("<member>", words)
+
+
+def localise_dictionary(dictionary: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """A copy of a feature dictionary with ``unit``, ``missing`` and ``description`` in
+    ``language`` (``en`` or ``id``) for every documented name; other rows (a client's own
+    attribute columns) and the other columns are kept as they are. The input is not modified.
+    """
+    out = dictionary.copy()
+    if language == "en" or "name" not in out.columns:
+        return out
+    for i, name in enumerate(out["name"].astype(str)):
+        found = _text(name, language)
+        if found is None:
+            continue
+        row, _ = found
+        for col in ("unit", "missing", "description"):
+            if col in out.columns:
+                out.iloc[i, out.columns.get_loc(col)] = row[col]
+    return out
+
+
+def feature_dictionary(
+    columns: Iterable[str] | None = None, *, language: str = "en"
+) -> pd.DataFrame:
     """The feature dictionary as a table: name, group, description, unit, missing.
 
     Parameters
@@ -195,6 +358,10 @@ def feature_dictionary(columns: Iterable[str] | None = None) -> pd.DataFrame:
         The columns of a feature table (``customer_id`` is skipped): one row per column, the
         ``<category>``/``<event>`` families resolved to the actual names. ``None``: one row per
         entry of :data:`FEATURE_DICTIONARY`.
+    language
+        ``en`` or ``id``: the language of ``description``, ``unit`` and ``missing``
+        (:func:`localise_dictionary`); names and groups stay the machine names. Code that reads
+        the units (persona labels) takes the English table.
 
     Raises
     ------
@@ -206,9 +373,10 @@ def feature_dictionary(columns: Iterable[str] | None = None) -> pd.DataFrame:
     >>> feature_dictionary(["customer_id", "friction_payment_error"])["group"].tolist()
     ['friction']
     """
+    check_choice("language", language, ("en", *_TEXTS))
     records = [asdict(d) for d in FEATURE_DICTIONARY]
     if columns is None:
-        return pd.DataFrame(records)
+        return localise_dictionary(pd.DataFrame(records), language)
     exact = {r["name"]: r for r in records}
     families = [(r["name"].split("<")[0], r) for r in records if "<" in r["name"]]
     rows = []
@@ -219,7 +387,8 @@ def feature_dictionary(columns: Iterable[str] | None = None) -> pd.DataFrame:
         if doc is None:
             raise KeyError(f"feature {col!r} is not in the feature dictionary")
         rows.append({**doc, "name": col})
-    return pd.DataFrame(rows, columns=list(exact[next(iter(exact))]))
+    out = pd.DataFrame(rows, columns=list(exact[next(iter(exact))]))
+    return localise_dictionary(out, language)
 
 
 # ---- options ---------------------------------------------------------------------------------

@@ -361,10 +361,36 @@ def friction_over_time(
     return out[_FRICTION_COLUMNS].reset_index(drop=True)
 
 
+#: Chart text in each report language.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "loops_title": "Loops (A → B → A) per period",
+        "period": "period",
+        "loops": "loops",
+        "friction_title": "Friction events per session",
+        "per_session": "events per session",
+        "anomaly": "{name}: anomaly",
+    },
+    "id": {
+        "loops_title": "Putaran (A → B → A) per periode",
+        "period": "periode",
+        "loops": "putaran",
+        "friction_title": "Event friksi per sesi",
+        "per_session": "event per sesi",
+        "anomaly": "{name}: anomali",
+    },
+}
+
+
+def _t(language: str, key: str, /, **values: object) -> str:
+    return _TEXT.get(language, _TEXT["en"])[key].format(**values)
+
+
 def plot_loops_over_time(
-    table: pd.DataFrame, *, pairs: int = 5, title: str | None = None
+    table: pd.DataFrame, *, pairs: int = 5, title: str | None = None, language: str = "en"
 ) -> go.Figure:
-    """Lines of :func:`loops` per period for the ``pairs`` step pairs with most loops."""
+    """Lines of :func:`loops` per period for the ``pairs`` step pairs with most loops (text in
+    ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     label = table["step_a"] + " ↔ " + table["step_b"]
@@ -374,9 +400,9 @@ def plot_loops_over_time(
         part = table.loc[label.eq(name)]
         fig.add_scatter(x=part["period"], y=part["loops"], name=name, mode="lines+markers")
     fig.update_layout(
-        title=title or "Loops (A → B → A) per period",
-        xaxis={"title": "period"},
-        yaxis={"title": "loops", "rangemode": "tozero"},
+        title=title or _t(language, "loops_title"),
+        xaxis={"title": _t(language, "period")},
+        yaxis={"title": _t(language, "loops"), "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=400,
@@ -384,8 +410,11 @@ def plot_loops_over_time(
     return fig
 
 
-def plot_friction_over_time(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
-    """Lines of :func:`friction_over_time` (events per session), anomalous periods marked."""
+def plot_friction_over_time(
+    table: pd.DataFrame, *, title: str | None = None, language: str = "en"
+) -> go.Figure:
+    """Lines of :func:`friction_over_time` (events per session), anomalous periods marked (text
+    in ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -396,14 +425,14 @@ def plot_friction_over_time(table: pd.DataFrame, *, title: str | None = None) ->
             fig.add_scatter(
                 x=flagged["period"],
                 y=flagged["events_per_session"],
-                name=f"{name}: anomaly",
+                name=_t(language, "anomaly", name=name),
                 mode="markers",
                 marker={"symbol": "x", "size": 10},
             )
     fig.update_layout(
-        title=title or "Friction events per session",
-        xaxis={"title": "period"},
-        yaxis={"title": "events per session", "rangemode": "tozero"},
+        title=title or _t(language, "friction_title"),
+        xaxis={"title": _t(language, "period")},
+        yaxis={"title": _t(language, "per_session"), "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=400,

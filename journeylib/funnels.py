@@ -41,6 +41,7 @@ aggregated frames come back. Cart abandonment is in :mod:`journeylib.carts`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_TIME_BINS",
+    "bucket_label",
     "funnel",
     "funnel_by_segment",
     "plot_funnel",
@@ -755,15 +757,74 @@ def time_to_convert_histogram(
 # ---------------------------------------------------------------------------------------------
 # Plots (draw only what the tables hold)
 # ---------------------------------------------------------------------------------------------
+#: Chart text in each report language.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "seg_title": "Funnel conversion from step 1 by {seg} (strict sequence)",
+        "seg_y": "share of step-1 customers",
+        "strict": "strict sequence",
+        "attained": "step attained",
+        "title": "Funnel: customers per step",
+        "customers": "customers",
+        "step": "step",
+        "ttc_title": "Time from step 1 to each step (strict sequence)",
+        "ttc_x": "time since the first step-1 event",
+        "ttc_y": "share of customers reaching the step",
+        "by_title": "Funnel conversion by {seg}{note}",
+        "by_y": "conversion (step 1 to last step)",
+        "note": " (chi-square p = {p})",
+    },
+    "id": {
+        "seg_title": "Konversi funnel dari langkah 1 menurut {seg} (berurutan)",
+        "seg_y": "porsi pelanggan langkah 1",
+        "strict": "berurutan",
+        "attained": "langkah tercapai",
+        "title": "Funnel: pelanggan per langkah",
+        "customers": "pelanggan",
+        "step": "langkah",
+        "ttc_title": "Waktu dari langkah 1 ke setiap langkah (berurutan)",
+        "ttc_x": "waktu sejak event langkah 1 yang pertama",
+        "ttc_y": "porsi pelanggan yang mencapai langkah",
+        "by_title": "Konversi funnel menurut {seg}{note}",
+        "by_y": "konversi (langkah 1 hingga langkah terakhir)",
+        "note": " (chi-square p = {p})",
+    },
+}
+#: Segment names and time units in Indonesian chart text (other names are shown as they are).
+_WORDS_ID = {"device": "perangkat", "channel": "kanal", "cohort": "kohort", "segment": "segmen"}
+_UNITS_ID = {"d": "hari", "h": "jam", "min": "menit", "s": "detik"}
+
+
+def _t(language: str, key: str, /, **values: object) -> str:
+    return _TEXT.get(language, _TEXT["en"])[key].format(**values)
+
+
+def _seg_name(seg: object, language: str) -> str:
+    return _WORDS_ID.get(str(seg), str(seg)) if language == "id" else str(seg)
+
+
+def bucket_label(label: str, language: str = "en") -> str:
+    """A time bucket label of :func:`time_to_convert_histogram` in ``language``.
+
+    >>> bucket_label("1 h–1 d", "id"), bucket_label("≥ 7 d", "id")
+    ('1 jam–1 hari', '≥ 7 hari')
+    """
+    if language != "id":
+        return label
+    return re.sub(
+        r"(\d(?:\.\d+)?) (d|h|min|s)\b", lambda m: f"{m[1]} {_UNITS_ID[m[2]]}", str(label)
+    )
+
+
 def _step_labels(table: pd.DataFrame) -> list[str]:
     return [f"{k}. {s}" for k, s in zip(table["step_no"], table["step"], strict=True)]
 
 
-def plot_funnel(table: pd.DataFrame) -> go.Figure:
+def plot_funnel(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Bars of :func:`funnel`: customers per step, strict vs attained.
 
     A segmented table (an extra first column) draws one bar series per segment value of the
-    strict conversion from the start instead.
+    strict conversion from the start instead. Text is in ``language`` (``en`` or ``id``).
     """
     import plotly.graph_objects as go
 
@@ -780,22 +841,22 @@ def plot_funnel(table: pd.DataFrame) -> go.Figure:
                 textposition="auto",
             )
         fig.update_layout(
-            title=f"Funnel conversion from step 1 by {seg} (strict sequence)",
-            yaxis={"title": "share of step-1 customers", "tickformat": ".0%"},
+            title=_t(language, "seg_title", seg=_seg_name(seg, language)),
+            yaxis={"title": _t(language, "seg_y"), "tickformat": ".0%"},
         )
     else:
-        for d, label in (("strict", "strict sequence"), ("attained", "step attained")):
+        for d in ("strict", "attained"):
             fig.add_bar(
                 x=_step_labels(table),
                 y=table[f"customers_{d}"],
-                name=label,
+                name=_t(language, d),
                 text=[f"{v:.1%}" for v in table[f"conversion_from_start_{d}"]],
                 textposition="auto",
             )
-        fig.update_layout(title="Funnel: customers per step", yaxis={"title": "customers"})
+        fig.update_layout(title=_t(language, "title"), yaxis={"title": _t(language, "customers")})
     fig.update_layout(
         barmode="group",
-        xaxis={"title": "step"},
+        xaxis={"title": _t(language, "step")},
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=400,
@@ -803,18 +864,20 @@ def plot_funnel(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def plot_time_to_convert(hist: pd.DataFrame) -> go.Figure:
-    """Grouped bars of :func:`time_to_convert_histogram`: share of customers per bucket."""
+def plot_time_to_convert(hist: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Grouped bars of :func:`time_to_convert_histogram`: share of customers per bucket
+    (text, bucket units included, in ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for (k, step), g in hist.groupby(["step_no", "step"], sort=True):
-        fig.add_bar(x=g["bucket"], y=g["share"], name=f"{k}. {step}")
+        buckets = [bucket_label(b, language) for b in g["bucket"]]
+        fig.add_bar(x=buckets, y=g["share"], name=f"{k}. {step}")
     fig.update_layout(
-        title="Time from step 1 to each step (strict sequence)",
+        title=_t(language, "ttc_title"),
         barmode="group",
-        xaxis={"title": "time since the first step-1 event", "type": "category"},
-        yaxis={"title": "share of customers reaching the step", "tickformat": ".0%"},
+        xaxis={"title": _t(language, "ttc_x"), "type": "category"},
+        yaxis={"title": _t(language, "ttc_y"), "tickformat": ".0%"},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
         margin={"l": 60, "r": 20, "t": 70, "b": 90},
         height=420,
@@ -822,8 +885,9 @@ def plot_time_to_convert(hist: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def plot_funnel_by_segment(table: pd.DataFrame) -> go.Figure:
-    """Bars of :func:`funnel_by_segment`: conversion per segment with its Wilson interval."""
+def plot_funnel_by_segment(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Bars of :func:`funnel_by_segment`: conversion per segment with its Wilson interval
+    (text in ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     seg = table.columns[0]
@@ -842,11 +906,15 @@ def plot_funnel_by_segment(table: pd.DataFrame) -> go.Figure:
         )
     )
     p = table["chi2_p_value"].iloc[0] if len(table) else np.nan
-    note = f" (chi-square p = {p:.3g})" if pd.notna(p) else ""
+    if pd.notna(p):
+        p_text = f"{p:.3g}" if language == "en" else f"{p:.3g}".replace(".", ",")
+        note = _t(language, "note", p=p_text)
+    else:
+        note = ""
     fig.update_layout(
-        title=f"Funnel conversion by {seg}{note}",
-        xaxis={"title": str(seg)},
-        yaxis={"title": "conversion (step 1 to last step)", "tickformat": ".0%"},
+        title=_t(language, "by_title", seg=_seg_name(seg, language), note=note),
+        xaxis={"title": _seg_name(seg, language)},
+        yaxis={"title": _t(language, "by_y"), "tickformat": ".0%"},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=380,
     )

@@ -810,9 +810,54 @@ def channel_journeys(
 
 
 # ---- plots (draw only what the tables hold) --------------------------------------------------
-def plot_switch_matrix(matrix: pd.DataFrame, from_stage: str, to_stage: str) -> go.Figure:
+# Chart text built from data, in the report language; fixed titles stay English here and are
+# translated by the display's phrase catalogue (journeylib.i18n).
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "matrix_title": "Hand-off {a} → {b} (share of each entry value)",
+        "matrix_x": "entered {b} via",
+        "matrix_y": "entered {a} via (customers)",
+        "matrix_hover": "%{y} → %{x}: %{z:.1%} (%{customdata:,} customers)<extra></extra>",
+        # formatted with the group's name: plotly's own placeholders are doubled braces
+        "conversion_hover": "%{{x}} ({group}): %{{y:.1%}} (%{{customdata[1]:,}} of "
+        "%{{customdata[0]:,}})<extra></extra>",
+        "nps_hover": "%{{x}} ({group}): %{{y:.1f}} (%{{customdata:,}} answers)<extra></extra>",
+        "stayed": "stayed",
+        "switched": "switched",
+    },
+    "id": {
+        "matrix_title": "Perpindahan kanal {a} → {b} (porsi tiap nilai masuk)",
+        "matrix_x": "masuk {b} melalui",
+        "matrix_y": "masuk {a} melalui (pelanggan)",
+        "matrix_hover": "%{y} → %{x}: %{z:.1%} (%{customdata:,} pelanggan)<extra></extra>",
+        "conversion_hover": "%{{x}} ({group}): %{{y:.1%}} (%{{customdata[1]:,}} dari "
+        "%{{customdata[0]:,}})<extra></extra>",
+        "nps_hover": "%{{x}} ({group}): %{{y:.1f}} (%{{customdata:,}} jawaban)<extra></extra>",
+        "stayed": "tetap",
+        "switched": "berganti",
+    },
+}
+
+
+def _plot_text(language: str, key: str, **values: object) -> str:
+    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key]
+    return text.format(**values) if values else text
+
+
+def plot_switch_matrix(
+    matrix: pd.DataFrame,
+    from_stage: str,
+    to_stage: str,
+    *,
+    language: str = "en",
+    labels: dict[str, str] | None = None,
+) -> go.Figure:
     """Heatmap of one stage pair of :func:`switch_matrix`: rows the from-stage value, columns the
-    to-stage value, colour the share of the row (the diagonal is "stayed")."""
+    to-stage value, colour the share of the row (the diagonal is "stayed").
+
+    ``language`` (``en``/``id``) writes the title, axis titles and hover text; ``labels`` names
+    the two stages (their machine names without it).
+    """
     import plotly.graph_objects as go
 
     part = matrix.loc[(matrix["from_stage"] == from_stage) & (matrix["to_stage"] == to_stage)]
@@ -838,23 +883,30 @@ def plot_switch_matrix(matrix: pd.DataFrame, from_stage: str, to_stage: str) -> 
             zmax=1,
             text=text,
             texttemplate="%{text}",
-            hovertemplate="%{y} → %{x}: %{z:.1%} (%{customdata:,} customers)<extra></extra>",
+            hovertemplate=_plot_text(language, "matrix_hover"),
             colorbar={"title": "share of row", "tickformat": ".0%"},
         )
     )
+    a, b = ((labels or {}).get(s, s) for s in (from_stage, to_stage))
     fig.update_layout(
-        title=f"Hand-off {from_stage} → {to_stage} (share of each entry value)",
-        xaxis={"title": f"entered {to_stage} via"},
-        yaxis={"title": f"entered {from_stage} via (customers)", "autorange": "reversed"},
+        title=_plot_text(language, "matrix_title", a=a, b=b),
+        xaxis={"title": _plot_text(language, "matrix_x", b=b)},
+        yaxis={"title": _plot_text(language, "matrix_y", a=a), "autorange": "reversed"},
         height=max(320, 120 + 28 * len(rows)),
         margin={"l": 160, "r": 20, "t": 60, "b": 60},
     )
     return fig
 
 
-def plot_handoff_outcomes(table: pd.DataFrame) -> go.Figure:
+def plot_handoff_outcomes(
+    table: pd.DataFrame, *, language: str = "en", labels: dict[str, str] | None = None
+) -> go.Figure:
     """Conversion (with its interval) and mean NPS after each hand-off, stayed vs switched, from
-    :func:`switch_outcomes`."""
+    :func:`switch_outcomes`.
+
+    ``language`` (``en``/``id``) writes the hover text (the fixed titles and the trace names
+    ``stayed``/``switched`` are English phrases); ``labels`` names the stages.
+    """
     from plotly.subplots import make_subplots
 
     if table.empty:
@@ -870,7 +922,10 @@ def plot_handoff_outcomes(table: pd.DataFrame) -> go.Figure:
         part = table.loc[table["group"] == group]
         if part.empty:
             continue
-        x = (part["from_stage"] + " → " + part["to_stage"]).tolist()
+        name = (labels or {}).get
+        pairs = zip(part["from_stage"], part["to_stage"], strict=True)
+        x = [f"{name(a, a)} → {name(b, b)}" for a, b in pairs]
+        word = _plot_text(language, group)
         fig.add_bar(
             x=x,
             y=part["conversion"],
@@ -884,10 +939,7 @@ def plot_handoff_outcomes(table: pd.DataFrame) -> go.Figure:
                 "arrayminus": part["conversion"] - part["conversion_low"],
             },
             customdata=np.c_[part["customers"], part["converted"]],
-            hovertemplate=(
-                "%{x} (" + group + "): %{y:.1%} (%{customdata[1]:,} of %{customdata[0]:,})"
-                "<extra></extra>"
-            ),
+            hovertemplate=_plot_text(language, "conversion_hover", group=word),
             row=1,
             col=1,
         )
@@ -900,8 +952,7 @@ def plot_handoff_outcomes(table: pd.DataFrame) -> go.Figure:
                 legendgroup=group,
                 showlegend=False,
                 customdata=part["nps_answers"],
-                hovertemplate="%{x} (" + group + "): %{y:.1f} (%{customdata:,} answers)"
-                "<extra></extra>",
+                hovertemplate=_plot_text(language, "nps_hover", group=word),
                 row=1,
                 col=2,
             )

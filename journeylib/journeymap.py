@@ -585,14 +585,26 @@ def stage_emotion(
     return out
 
 
-def plot_emotion(emotion: pd.DataFrame, model: StageModel | None = None) -> go.Figure:
+_PLOT_WORDS: dict[str, dict[str, str]] = {
+    "en": {"emotion": "emotion", "band": "{name} 95% CI"},
+    "id": {"emotion": "emosi", "band": "{name} selang kepercayaan 95%"},
+}
+
+
+def plot_emotion(
+    emotion: pd.DataFrame, model: StageModel | None = None, *, language: str = "en"
+) -> go.Figure:
     """Line chart of :func:`stage_emotion`: emotion per stage with its 95% band.
 
     Stages whose emotion is not available are gaps; one line per ``persona`` when the table has
-    that column. The table twin is ``emotion`` itself.
+    that column. The table twin is ``emotion`` itself. Stages are named by ``model``'s labels
+    (machine names without a model); ``language`` (``en``/``id``) names the traces. The title
+    and axis title are English phrases for the display's catalogue.
     """
     import plotly.graph_objects as go
 
+    check_choice("language", language, tuple(_PLOT_WORDS))
+    words = _PLOT_WORDS[language]
     names = list(dict.fromkeys(emotion["stage"]))
     labels = [model.label(s) if model is not None else s for s in names]
     fig = go.Figure()
@@ -606,7 +618,7 @@ def plot_emotion(emotion: pd.DataFrame, model: StageModel | None = None) -> go.F
         lo = part["sat_low"].where(ok).to_numpy(dtype=float)
         hi = part["sat_high"].where(ok).to_numpy(dtype=float)
         x = np.arange(1, len(names) + 1, dtype=float)
-        name = "emotion" if key is None else str(key)
+        name = words["emotion"] if key is None else str(key)
         if key is not None and "persona_label" in part and part["persona_label"].notna().any():
             name = str(part["persona_label"].dropna().iat[0])
         band = np.isfinite(lo) & np.isfinite(hi)
@@ -626,7 +638,7 @@ def plot_emotion(emotion: pd.DataFrame, model: StageModel | None = None) -> go.F
                     opacity=0.25,
                     hoverinfo="skip",
                     showlegend=False,
-                    name=f"{name} 95% CI",
+                    name=words["band"].format(name=name),
                 )
             )
         fig.add_trace(

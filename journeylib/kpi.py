@@ -24,6 +24,7 @@ KPI                        definition
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass
 
 import pandas as pd
@@ -47,6 +48,119 @@ class KPI:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+#: Names and definitions of the KPIs in each report language, by kind (the key without its
+#: parameter: ``retention_rate_90d`` is of kind ``retention_rate``). The records are written in
+#: English; :func:`formatted` shows them in the report language.
+_TEXT: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "conversion_rate": (
+            "Conversion rate",
+            "customers with at least one order / customers with any activity (visit or order)",
+        ),
+        "retention_rate": (
+            "{days}-day retention",
+            "buyers who ordered again within {days} days of their first order / buyers whose "
+            "first order is at least {days} days old",
+        ),
+        "repeat_purchase_rate": (
+            "Repeat purchase rate",
+            "buyers with two or more orders / all buyers",
+        ),
+        "time_to_convert": (
+            "Time to convert (median)",
+            "median days from a customer's first visit to their first '{event}', over "
+            "converting customers",
+        ),
+        "abandonment_rate": (
+            "Cart abandonment rate",
+            "carts not bought in their session nor recovered within {days} days / carts",
+        ),
+    },
+    "id": {
+        "conversion_rate": (
+            "Tingkat konversi",
+            "pelanggan dengan sedikitnya satu pesanan / pelanggan dengan aktivitas apa pun "
+            "(kunjungan atau pesanan)",
+        ),
+        "retention_rate": (
+            "Retensi {days} hari",
+            "pembeli yang memesan lagi dalam {days} hari setelah pesanan pertamanya / pembeli "
+            "yang pesanan pertamanya sudah berumur sedikitnya {days} hari",
+        ),
+        "repeat_purchase_rate": (
+            "Tingkat pembelian ulang",
+            "pembeli dengan dua pesanan atau lebih / semua pembeli",
+        ),
+        "time_to_convert": (
+            "Waktu hingga konversi (median)",
+            "median jumlah hari dari kunjungan pertama pelanggan hingga '{event}' pertamanya, "
+            "pada pelanggan yang berkonversi",
+        ),
+        "abandonment_rate": (
+            "Tingkat keranjang ditinggalkan",
+            "keranjang yang tidak dibeli dalam sesinya dan tidak dipulihkan dalam {days} hari / "
+            "keranjang",
+        ),
+    },
+}
+
+#: Units of the KPI values (``unit`` column) in each report language.
+_UNITS: dict[str, dict[str, str]] = {"en": {"days": "days"}, "id": {"days": "hari"}}
+_BASE: dict[str, dict[str, str]] = {
+    "en": {"of": "{n} of {d}", "customers": "{d} customers"},
+    "id": {"of": "{n} dari {d}", "customers": "{d} pelanggan"},
+}
+
+
+def _text(kind: str, language: str = "en", **params: object) -> tuple[str, str]:
+    """The (label, definition) of a KPI kind in ``language``, parameters filled in."""
+    label, definition = _TEXT.get(language, _TEXT["en"])[kind]
+    return label.format(**params), definition.format(**params)
+
+
+def _kind(key: str) -> str | None:
+    if key in _TEXT["en"]:
+        return key
+    m = re.fullmatch(r"(retention_rate)_\d+d", str(key))
+    return m.group(1) if m else None
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    """A regex matching text written from ``template``; each ``{name}`` is a group (a name
+    used twice must match the same text twice)."""
+    parts, seen = re.split(r"\{(\w+)\}", template), set()
+    pattern = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            pattern.append(re.escape(part))
+        elif part in seen:
+            pattern.append(f"(?P={part})")
+        else:
+            seen.add(part)
+            pattern.append(f"(?P<{part}>.+?)")
+    return re.compile("".join(pattern))
+
+
+def translated(label: str, definition: str, key: str, language: str) -> tuple[str, str]:
+    """A KPI record's English ``label`` and ``definition`` in ``language``.
+
+    The parameters (days, event) are read back from the English definition; a KPI this module
+    does not define, or a definition it did not write, is returned unchanged.
+
+    >>> translated("90-day retention", "buyers who ordered again within 90 days of their first "
+    ...     "order / buyers whose first order is at least 90 days old", "retention_rate_90d",
+    ...     "id")[0]
+    'Retensi 90 hari'
+    """
+    kind = _kind(key)
+    if language == "en" or language not in _TEXT or kind is None:
+        return label, definition
+    m = _template_regex(_TEXT["en"][kind][1]).fullmatch(str(definition))
+    if m is None:
+        return label, definition
+    return _text(kind, language, **m.groupdict())
 
 
 def _float(value: object) -> float:
@@ -73,12 +187,12 @@ def conversion_rate(engine: Engine, *, as_of: dt.date | str | None = None) -> KP
     ).iloc[0]
     return KPI(
         "conversion_rate",
-        "Conversion rate",
+        _text("conversion_rate")[0],
         _ratio(row["buyers"], row["active"]),
         int(row["buyers"]),
         int(row["active"]),
         "share",
-        "customers with at least one order / customers with any activity (visit or order)",
+        _text("conversion_rate")[1],
     )
 
 
@@ -91,13 +205,12 @@ def retention_rate(
     r = repeat_purchase_rate(engine, within_days=days, as_of=as_of, timezone=timezone).iloc[0]
     return KPI(
         f"retention_rate_{days}d",
-        f"{days}-day retention",
+        _text("retention_rate", days=days)[0],
         _float(r["rate"]),
         int(r["repeat_buyers"]),
         int(r["buyers"]),
         "share",
-        f"buyers who ordered again within {days} days of their first order / buyers whose first "
-        f"order is at least {days} days old",
+        _text("retention_rate", days=days)[1],
     )
 
 
@@ -110,12 +223,12 @@ def repeat_purchase_rate(
     r = _rpr(engine, as_of=as_of, timezone=timezone).iloc[0]
     return KPI(
         "repeat_purchase_rate",
-        "Repeat purchase rate",
+        _text("repeat_purchase_rate")[0],
         _float(r["rate"]),
         int(r["repeat_buyers"]),
         int(r["buyers"]),
         "share",
-        "buyers with two or more orders / all buyers",
+        _text("repeat_purchase_rate")[1],
     )
 
 
@@ -127,13 +240,12 @@ def time_to_convert(engine: Engine, *, conversion_event: str = "purchase") -> KP
     days = lags["lag_days"] if len(lags) else pd.Series(dtype="float64")
     return KPI(
         "time_to_convert",
-        "Time to convert (median)",
+        _text("time_to_convert", event=conversion_event)[0],
         float(days.median()) if len(days) else float("nan"),
         None,
         int(len(days)),
         "days",
-        f"median days from a customer's first visit to their first '{conversion_event}', over "
-        "converting customers",
+        _text("time_to_convert", event=conversion_event)[1],
     )
 
 
@@ -152,12 +264,12 @@ def abandonment_rate(
     ).iloc[0]
     return KPI(
         "abandonment_rate",
-        "Cart abandonment rate",
+        _text("abandonment_rate", days=f"{recovery_days:g}")[0],
         _float(c["abandonment_rate"]),
         int(c["lost"]),
         int(c["carts"]),
         "share",
-        f"carts not bought in their session nor recovered within {recovery_days:g} days / carts",
+        _text("abandonment_rate", days=f"{recovery_days:g}")[1],
     )
 
 
@@ -183,16 +295,25 @@ def headline_kpis(
 
 
 def formatted(kpis: pd.DataFrame, report: ReportSpec | None = None) -> pd.DataFrame:
-    """A display copy of :func:`headline_kpis`: value per unit and its base in words."""
+    """A display copy of :func:`headline_kpis`: value per unit and its base in words, with the
+    KPI names and definitions in the report language (``report.language``).
+
+    Grain: one row per KPI; columns kpi, value, based_on, definition (all text).
+    """
     from journeylib.display import fmt_number, fmt_pct
 
+    language = report.language if report is not None else "en"
+    units, base_text = _UNITS.get(language, _UNITS["en"]), _BASE.get(language, _BASE["en"])
     rows = []
     for k in kpis.itertuples():
         if k.unit == "share":
             value = fmt_pct(k.value, report)
-            base = f"{fmt_number(k.numerator, report)} of {fmt_number(k.denominator, report)}"
+            base = base_text["of"].format(
+                n=fmt_number(k.numerator, report), d=fmt_number(k.denominator, report)
+            )
         else:
-            value = f"{fmt_number(k.value, report, decimals=1)} {k.unit}"
-            base = f"{fmt_number(k.denominator, report)} customers"
-        rows.append({"kpi": k.label, "value": value, "based_on": base, "definition": k.definition})
+            value = f"{fmt_number(k.value, report, decimals=1)} {units.get(k.unit, k.unit)}"
+            base = base_text["customers"].format(d=fmt_number(k.denominator, report))
+        label, definition = translated(k.label, k.definition, k.key, language)
+        rows.append({"kpi": label, "value": value, "based_on": base, "definition": definition})
     return pd.DataFrame(rows)

@@ -15,6 +15,7 @@ import math
 
 import pandas as pd
 
+from journeylib import i18n
 from journeylib.config import JourneySpec, PlaybookSpec, ReportSpec
 from journeylib.display import fmt_money, fmt_number, fmt_pct
 
@@ -27,38 +28,237 @@ def _words(event: str) -> str:
     return str(event).replace("_", " ")
 
 
+# ---- journey and attribution (notebooks 10_journey_stages, 20_touchpoints_attribution) --------
+# Sentences in the report language (report.language: en or id). Event, channel, device and path
+# names are the client's data and stay as they are (in Indonesian text event names are set in
+# italics where the English sentence uses them as verbs).
+_JOURNEY_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "reach_none": "No customer has a stage signal yet.",
+        "reach": "{total} customers entered the journey; {n} of them ({share}) reached {stage}.",
+        "unused": "**Check the stage rules:** these rule events never occur in the data: {names}.",
+        "exits": "{n} of {total} customers ({share}) have left the journey: no activity in the "
+        "{days} days before the cut-off.",
+        "funnel_done": "{share} of customers who {first} complete the funnel in sequence.",
+        "cart_lost": "{share} of the {n} customers who {cart} do not {last}{window}.",
+        "cart_window": " within {days} days of their first {first}",
+        "drop_none": "No customer dropped out of the funnel.",
+        "drop": "The largest drop is after **{step}**: {n} customers did not go on to {next}; "
+        "{share} of them completed the funnel later (within {days} days).",
+        "carts_none": "No cart was created in this period.",
+        "carts": "{left} of {n} carts are left in their visit; {recovered} of those are bought "
+        "in a later visit, so {lost} of carts are lost.",
+        "carts_channel": " Recovered buyers came back mostly through **{channel}** ({share}).",
+        "segment_few": "Too few customers per {segment} to compare conversion (fewer than {min} "
+        "each).",
+        "segment_sig": "the difference across {segment} values is statistically significant "
+        "(chi-square p = {p})",
+        "segment_nosig": "the difference across {segment} values is not statistically "
+        "significant (chi-square p = {p})",
+        "segment": "By {segment}: **{high}** converts {high_rate} ({n} customers) against "
+        "{low_rate} for **{low}**; {verdict}.",
+        "variant_none": "No common path converts above the average customer.",
+        "variant": "The path **{variant}** ({n} customers) converts {rate}, {lift}× the average "
+        "of {base}.",
+        "anomaly_none": "No day stands out: friction stays within its usual range.",
+        "anomaly": "**{event}** spikes on {n} days between {first} and {last}: look for a broken "
+        "step or an outage in that window.",
+        "device_sig": "a significant difference (p = {p})",
+        "device_nosig": "not a significant difference (p = {p})",
+        "device": "A {device} visit converts {rate} against {base} on {baseline}: {verdict}. "
+        "Part of a gap can come from who uses which device, not the device itself.",
+        "repeat_none": "No cohort has been observed for a full {period} after its first purchase "
+        "yet.",
+        "repeat": "Of {n} new buyers observed for a {period}, {rate} bought again in the "
+        "{period} after their first purchase.",
+        "paths_none": "No conversion in the data: there is nothing to attribute.",
+        "paths": "{conversions} conversions and {other} journeys without a conversion, on "
+        "{paths} distinct paths of touches in the {days} days before each conversion; a "
+        "converting path has {length} touches on average and {single} of conversions had a "
+        "single touch.",
+        "memory_1": "the last touch",
+        "memory_k": "the last {k} touches",
+        "markov_order": "A Markov chain of order {k} (each step depends on {memory}) predicts "
+        "held-out journeys best ({ll} log-likelihood per step), so the removal effects below use "
+        "it.",
+        "credit_none": "{model} credits no channel.",
+        "credit_ci": " (95% interval {lo}–{hi})",
+        "credit": "{model} credits {channel} with {share} of conversions{ci}, {n} of {total}.",
+        "more": "more",
+        "less": "less",
+        "disagree": "The models disagree most on {channel}: {b} gives it {b_share} of the "
+        "credit, {more} than {a} ({a_share}).",
+        "assist_few": "Too few conversions per channel to compare assisting and closing roles.",
+        "closer": "{channel} closes more conversions than it assists (ratio {ratio})",
+        "lowest": "{channel} has the lowest ratio ({ratio})",
+        "assist": "{channel} assists {ratio} conversions for every one it closes; {closer}.",
+        "roas_none": "No channel has both spend and credited revenue.",
+        "roas": "Under the {name} model, {best} returns {best_roas} in revenue per unit of spend "
+        "(cost per conversion {cpa}); {worst} returns {worst_roas}.",
+        "the_model": "The {name} model",
+    },
+    "id": {
+        "reach_none": "Belum ada pelanggan yang memiliki sinyal tahap.",
+        "reach": "{total} pelanggan memasuki perjalanan pelanggan; {n} di antaranya ({share}) "
+        "mencapai tahap {stage}.",
+        "unused": "**Periksa aturan tahap:** event (peristiwa) berikut disebut dalam aturan "
+        "tahap tetapi tidak pernah muncul dalam data: {names}.",
+        "exits": "{n} dari {total} pelanggan ({share}) telah keluar dari perjalanan: tidak ada "
+        "aktivitas dalam {days} hari sebelum tanggal batas.",
+        "funnel_done": "{share} pelanggan yang melakukan *{first}* menyelesaikan funnel secara "
+        "berurutan.",
+        "cart_lost": "{share} dari {n} pelanggan yang melakukan *{cart}* tidak melanjutkan ke "
+        "*{last}*{window}.",
+        "cart_window": " dalam {days} hari sejak *{first}* pertama mereka",
+        "drop_none": "Tidak ada pelanggan yang berhenti di tengah funnel.",
+        "drop": "Drop-off terbesar terjadi setelah **{step}**: {n} pelanggan tidak melanjutkan "
+        "ke *{next}*; {share} di antaranya menyelesaikan funnel kemudian (dalam {days} hari).",
+        "carts_none": "Tidak ada keranjang yang dibuat dalam periode ini.",
+        "carts": "{left} dari {n} keranjang ditinggalkan dalam kunjungan yang sama; {recovered} "
+        "di antaranya dibeli pada kunjungan berikutnya, sehingga {lost} keranjang hilang.",
+        "carts_channel": " Pembeli yang kembali paling banyak datang melalui kanal **{channel}** "
+        "({share}).",
+        "segment_few": "Terlalu sedikit pelanggan per {segment} untuk membandingkan konversi "
+        "(kurang dari {min} pelanggan per kelompok).",
+        "segment_sig": "perbedaan antarkelompok {segment} signifikan secara statistik "
+        "(chi-square p = {p})",
+        "segment_nosig": "perbedaan antarkelompok {segment} tidak signifikan secara statistik "
+        "(chi-square p = {p})",
+        "segment": "Menurut {segment}: **{high}** berkonversi {high_rate} ({n} pelanggan) "
+        "dibandingkan {low_rate} pada **{low}**; {verdict}.",
+        "variant_none": "Tidak ada jalur umum yang berkonversi di atas rata-rata pelanggan.",
+        "variant": "Jalur **{variant}** ({n} pelanggan) berkonversi {rate}, {lift}× rata-rata "
+        "{base}.",
+        "anomaly_none": "Tidak ada hari yang menonjol: friksi tetap dalam kisaran biasanya.",
+        "anomaly": "**{event}** melonjak pada {n} hari antara {first} dan {last}: periksa "
+        "apakah ada langkah yang rusak atau gangguan layanan dalam rentang waktu itu.",
+        "device_sig": "perbedaannya signifikan (p = {p})",
+        "device_nosig": "perbedaannya tidak signifikan (p = {p})",
+        "device": "Kunjungan dari perangkat {device} berkonversi {rate} dibandingkan {base} "
+        "dari {baseline}: {verdict}. Sebagian selisih dapat berasal dari siapa yang memakai "
+        "perangkat tersebut, bukan dari perangkatnya sendiri.",
+        "repeat_none": "Belum ada kohort yang teramati selama satu {period} penuh setelah "
+        "pembelian pertamanya.",
+        "repeat": "Dari {n} pembeli baru yang teramati selama satu {period}, {rate} membeli lagi "
+        "pada {period} setelah pembelian pertama mereka.",
+        "paths_none": "Tidak ada konversi dalam data: tidak ada yang dapat diatribusikan.",
+        "paths": "{conversions} konversi dan {other} perjalanan tanpa konversi, pada {paths} "
+        "jalur sentuhan yang berbeda dalam {days} hari sebelum setiap konversi; jalur yang "
+        "berkonversi rata-rata memiliki {length} sentuhan dan {single} konversi hanya memiliki "
+        "satu sentuhan.",
+        "memory_1": "sentuhan terakhir",
+        "memory_k": "{k} sentuhan terakhir",
+        "markov_order": "Rantai Markov orde {k} (setiap langkah bergantung pada {memory}) paling "
+        "baik memprediksi perjalanan yang disisihkan untuk pengujian ({ll} log-likelihood per "
+        "langkah), sehingga efek penghapusan di bawah ini memakai orde tersebut.",
+        "credit_none": "{model} tidak memberikan kredit kepada kanal mana pun.",
+        "credit_ci": " (selang kepercayaan 95%: {lo}–{hi})",
+        "credit": "{model} memberikan {share} kredit konversi kepada {channel}{ci}, yaitu {n} "
+        "dari {total}.",
+        "more": "lebih besar",
+        "less": "lebih kecil",
+        "disagree": "Perbedaan terbesar antarmodel ada pada {channel}: model {b} memberinya "
+        "{b_share} kredit, {more} daripada model {a} ({a_share}).",
+        "assist_few": "Terlalu sedikit konversi per kanal untuk membandingkan peran membantu "
+        "(assist) dan menuntaskan konversi.",
+        "closer": "{channel} lebih banyak menuntaskan konversi daripada membantunya (rasio "
+        "{ratio})",
+        "lowest": "{channel} memiliki rasio terendah ({ratio})",
+        "assist": "{channel} membantu (assist) {ratio} konversi untuk setiap satu konversi yang "
+        "dituntaskannya; {closer}.",
+        "roas_none": "Tidak ada kanal yang memiliki biaya iklan sekaligus pendapatan yang "
+        "dikreditkan.",
+        "roas": "Dengan model {name}, {best} menghasilkan pendapatan {best_roas} per satuan "
+        "biaya iklan (biaya per konversi {cpa}); {worst} menghasilkan {worst_roas}.",
+        "the_model": "Model {name}",
+    },
+}
+
+#: Segment and period words in Indonesian sentences (other names are shown as they are).
+_JOURNEY_WORDS_ID: dict[str, str] = {
+    "device": "perangkat",
+    "channel": "kanal",
+    "cohort": "kohort",
+    "segment": "segmen",
+    "region": "wilayah",
+    "signup_channel": "kanal pendaftaran",
+    "persona": "persona",
+    "day": "hari",
+    "week": "minggu",
+    "month": "bulan",
+    "quarter": "kuartal",
+    "year": "tahun",
+}
+
+
+def _jt(report: ReportSpec | None, key: str, **values: object) -> str:
+    language = report.language if report is not None else "en"
+    texts = _JOURNEY_TEXT.get(language, _JOURNEY_TEXT["en"])
+    return texts[key].format(**values)
+
+
+def _jw(word: str, report: ReportSpec | None) -> str:
+    """A segment or period name in the report language."""
+    if report is not None and report.language == "id":
+        return _JOURNEY_WORDS_ID.get(str(word), _words(word))
+    return str(word)
+
+
+def _en(report: ReportSpec | None) -> bool:
+    return report is None or report.language not in _JOURNEY_TEXT or report.language == "en"
+
+
+def _g(value: float, spec: str, report: ReportSpec | None) -> str:
+    """``format(value, spec)``; in a translated report with the report's decimal separator
+    (English keeps the decimal point it always had)."""
+    text = format(float(value), spec)
+    return text if _en(report) else text.replace(".", report.decimal_separator)
+
+
+def _model_name(model: str, report: ReportSpec | None, *, article: bool = False) -> str:
+    """An attribution model in the report language: a model key (``markov``) or English display
+    name (``Last touch``) becomes its display name; ``article`` gives "The Markov model"."""
+    from journeylib.attribution.suite import MODEL_LABELS, model_label
+
+    if model in MODEL_LABELS:
+        name = model_label(model, language="en" if _en(report) else report.language)
+        return _jt(report, "the_model", name=name) if article else name
+    if _en(report):
+        return model
+    key = {v: k for k, v in MODEL_LABELS.items()}.get(model)
+    return model if key is None else model_label(key, language=report.language)
+
+
 def stage_reach(conversion: pd.DataFrame, labels: dict[str, str], report: ReportSpec) -> str:
     """How many customers entered the journey and how many reached the decision stage."""
     total = int(conversion["reached"].iloc[0]) if len(conversion) else 0
     if total == 0:
-        return "No customer has a stage signal yet."
+        return _jt(report, "reach_none")
     row = conversion.iloc[min(2, len(conversion) - 1)]
     n = int(round(row["share_of_all"] * total)) if pd.notna(row["share_of_all"]) else 0
-    return (
-        f"{fmt_number(total, report)} customers entered the journey; "
-        f"{fmt_number(n, report)} of them ({fmt_pct(row['share_of_all'], report)}) reached "
-        f"{labels.get(row['stage'], row['stage'])}."
-    )
+    return _jt(
+        report, "reach", total=fmt_number(total, report), n=fmt_number(n, report),
+        share=fmt_pct(row["share_of_all"], report), stage=labels.get(row["stage"], row["stage"]),
+    )  # fmt: skip
 
 
-def unused_rules(coverage: pd.DataFrame) -> str | None:
+def unused_rules(coverage: pd.DataFrame, report: ReportSpec | None = None) -> str | None:
     """A warning naming stage-rule events that never occur (None when all occur)."""
     unused = coverage[coverage["events"] == 0]
     if unused.empty:
         return None
     names = ", ".join(f"`{e}` ({s})" for e, s in zip(unused["event"], unused["stage"], strict=True))
-    return f"**Check the stage rules:** these rule events never occur in the data: {names}."
+    return _jt(report, "unused", names=names)
 
 
 def exits(transitions: pd.DataFrame, customers: int, lapse_days: int, report: ReportSpec) -> str:
     """How many customers have left the journey (lapsed)."""
     n = int(transitions.loc[transitions["kind"] == "exit", "transitions"].sum())
     share = n / customers if customers else float("nan")
-    return (
-        f"{fmt_number(n, report)} of {fmt_number(customers, report)} customers "
-        f"({fmt_pct(share, report)}) have left the journey: no activity in the {lapse_days} days "
-        "before the cut-off."
-    )
+    return _jt(
+        report, "exits", n=fmt_number(n, report), total=fmt_number(customers, report),
+        share=fmt_pct(share, report), days=lapse_days,
+    )  # fmt: skip
 
 
 def cart_to_purchase(funnel: pd.DataFrame, journey: JourneySpec, report: ReportSpec) -> str:
@@ -66,53 +266,51 @@ def cart_to_purchase(funnel: pd.DataFrame, journey: JourneySpec, report: ReportS
     steps = funnel.set_index("step")
     if journey.cart_event not in steps.index:
         last = funnel.iloc[-1]
-        return (
-            f"{fmt_pct(last['conversion_from_start_strict'], report)} of customers who "
-            f"{_words(journey.funnel[0])} complete the funnel in sequence."
-        )
+        return _jt(
+            report, "funnel_done", share=fmt_pct(last["conversion_from_start_strict"], report),
+            first=_words(journey.funnel[0]),
+        )  # fmt: skip
     carts = int(steps.loc[journey.cart_event, "customers_strict"])
     done = int(funnel["customers_strict"].iloc[-1])
-    window = (
-        f" within {journey.funnel_window_days:g} days of their first {_words(journey.funnel[0])}"
-        if journey.funnel_window_days
-        else ""
-    )
+    window = ""
+    if journey.funnel_window_days:
+        days = _g(journey.funnel_window_days, "g", report)
+        window = _jt(report, "cart_window", days=days, first=_words(journey.funnel[0]))
     lost = 1 - done / carts if carts else float("nan")
-    return (
-        f"{fmt_pct(lost, report)} of the {fmt_number(carts, report)} customers who "
-        f"{_words(journey.cart_event)} do not {_words(funnel['step'].iloc[-1])}{window}."
-    )
+    return _jt(
+        report, "cart_lost", share=fmt_pct(lost, report), n=fmt_number(carts, report),
+        cart=_words(journey.cart_event), last=_words(funnel["step"].iloc[-1]), window=window,
+    )  # fmt: skip
 
 
 def largest_drop(summary: pd.DataFrame, recovery_days: int, report: ReportSpec) -> str:
     """The funnel step that loses most customers, and how many of them came back."""
     if summary.empty or summary["dropped"].sum() == 0:
-        return "No customer dropped out of the funnel."
+        return _jt(report, "drop_none")
     worst = summary.sort_values(["dropped", "step_no"], ascending=[False, True]).iloc[0]
-    return (
-        f"The largest drop is after **{_words(worst['step'])}**: {fmt_number(worst['dropped'], report)} "
-        f"customers did not go on to {_words(worst['next_step'])}; "
-        f"{fmt_pct(worst['recoverable_share'], report)} of them completed the funnel later "
-        f"(within {recovery_days} days)."
-    )
+    return _jt(
+        report, "drop", step=_words(worst["step"]), n=fmt_number(worst["dropped"], report),
+        next=_words(worst["next_step"]), share=fmt_pct(worst["recoverable_share"], report),
+        days=recovery_days,
+    )  # fmt: skip
 
 
 def carts(cart: pd.DataFrame, recovery: pd.DataFrame, report: ReportSpec) -> str:
     """Cart abandonment in the visit, later recovery, and the main recovery channel."""
     c = cart.iloc[0]
     if not c["carts"]:
-        return "No cart was created in this period."
-    text = (
-        f"{fmt_pct(c['in_session_abandonment_rate'], report)} of {fmt_number(c['carts'], report)} "
-        f"carts are left in their visit; {fmt_pct(c['recovery_rate'], report)} of those are bought "
-        f"in a later visit, so {fmt_pct(c['abandonment_rate'], report)} of carts are lost."
-    )
+        return _jt(report, "carts_none")
+    text = _jt(
+        report, "carts", left=fmt_pct(c["in_session_abandonment_rate"], report),
+        n=fmt_number(c["carts"], report), recovered=fmt_pct(c["recovery_rate"], report),
+        lost=fmt_pct(c["abandonment_rate"], report),
+    )  # fmt: skip
     if len(recovery) and recovery["recovered_carts"].sum() > 0:
         top = recovery.sort_values("recovered_carts", ascending=False).iloc[0]
-        text += (
-            f" Recovered buyers came back mostly through **{_words(top['channel'])}** "
-            f"({fmt_pct(top['share'], report)})."
-        )
+        text += _jt(
+            report, "carts_channel", channel=_words(top["channel"]),
+            share=fmt_pct(top["share"], report),
+        )  # fmt: skip
     return text
 
 
@@ -121,24 +319,21 @@ def segment_difference(
 ) -> str:
     """Best vs worst converting segment (groups of at least ``min_group``), with the test result."""
     big = by_segment[by_segment["customers"] >= min_group]
+    words = _jw(segment, report)
     if len(big) < 2:
-        return (
-            f"Too few customers per {segment} to compare conversion (fewer than {min_group} each)."
-        )
+        return _jt(report, "segment_few", segment=words, min=min_group)
     ranked = big.sort_values(["conversion", "customers"])
     low, high = ranked.iloc[0], ranked.iloc[-1]
     p = float(by_segment["chi2_p_value"].iloc[0])
-    verdict = (
-        f"the difference across {segment} values is statistically significant (chi-square p = {p:.2g})"
-        if p < ALPHA
-        else f"the difference across {segment} values is not statistically significant "
-        f"(chi-square p = {p:.2g})"
-    )
-    return (
-        f"By {segment}: **{high[segment]}** converts {fmt_pct(high['conversion'], report)} "
-        f"({fmt_number(high['customers'], report)} customers) against "
-        f"{fmt_pct(low['conversion'], report)} for **{low[segment]}**; {verdict}."
-    )
+    verdict = _jt(
+        report, "segment_sig" if p < ALPHA else "segment_nosig", segment=words,
+        p=_g(p, ".2g", report),
+    )  # fmt: skip
+    return _jt(
+        report, "segment", segment=words, high=high[segment],
+        high_rate=fmt_pct(high["conversion"], report), n=fmt_number(high["customers"], report),
+        low_rate=fmt_pct(low["conversion"], report), low=low[segment], verdict=verdict,
+    )  # fmt: skip
 
 
 def best_variant(variants: pd.DataFrame, report: ReportSpec, *, min_group: int = MIN_GROUP) -> str:
@@ -147,53 +342,50 @@ def best_variant(variants: pd.DataFrame, report: ReportSpec, *, min_group: int =
     if big.empty:
         big = variants[(variants["customers"] >= report.min_cell_count) & (variants["lift"] > 1)]
     if big.empty:
-        return "No common path converts above the average customer."
+        return _jt(report, "variant_none")
     best = big.sort_values(["lift", "customers"]).iloc[-1]
-    return (
-        f"The path **{best['variant']}** ({fmt_number(best['customers'], report)} customers) "
-        f"converts {fmt_pct(best['conversion_rate'], report)}, {best['lift']:.1f}× the average of "
-        f"{fmt_pct(best['baseline_rate'], report)}."
-    )
+    return _jt(
+        report, "variant", variant=best["variant"], n=fmt_number(best["customers"], report),
+        rate=fmt_pct(best["conversion_rate"], report), lift=_g(best["lift"], ".1f", report),
+        base=fmt_pct(best["baseline_rate"], report),
+    )  # fmt: skip
 
 
-def anomalies(frictions: pd.DataFrame) -> str:
+def anomalies(frictions: pd.DataFrame, report: ReportSpec | None = None) -> str:
     """Which friction events spiked, and when."""
     flagged = frictions[frictions["anomaly"].fillna(False).astype(bool)]
     if flagged.empty:
-        return "No day stands out: friction stays within its usual range."
+        return _jt(report, "anomaly_none")
     top = flagged["event"].value_counts().index[0]
     first, last = flagged["period"].min(), flagged["period"].max()
-    return (
-        f"**{_words(top)}** spikes on {len(flagged[flagged['event'] == top])} days between "
-        f"{first:%Y-%m-%d} and {last:%Y-%m-%d}: look for a broken step or an outage in that window."
-    )
+    return _jt(
+        report, "anomaly", event=_words(top), n=len(flagged[flagged["event"] == top]),
+        first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}",
+    )  # fmt: skip
 
 
 def device_gap(gap: pd.DataFrame, report: ReportSpec) -> str:
     """Desktop vs mobile conversion per visit, with the test and a caveat on composition."""
     g = gap.iloc[0]
-    verdict = (
-        f"a significant difference (p = {g['p_value']:.2g})"
-        if g["p_value"] < ALPHA
-        else f"not a significant difference (p = {g['p_value']:.2g})"
-    )
-    return (
-        f"A {g['device']} visit converts {fmt_pct(g['rate'], report)} against "
-        f"{fmt_pct(g['baseline_rate'], report)} on {g['baseline']}: {verdict}. Part of a gap can "
-        "come from who uses which device, not the device itself."
-    )
+    p = _g(g["p_value"], ".2g", report)
+    verdict = _jt(report, "device_sig" if g["p_value"] < ALPHA else "device_nosig", p=p)
+    return _jt(
+        report, "device", device=g["device"], rate=fmt_pct(g["rate"], report),
+        base=fmt_pct(g["baseline_rate"], report), baseline=g["baseline"], verdict=verdict,
+    )  # fmt: skip
 
 
 def repeat_next_period(cohorts: pd.DataFrame, period: str, report: ReportSpec) -> str:
     """Pooled share of new buyers who buy again in the period after their first purchase."""
     nxt = cohorts[(cohorts["offset"] == 1) & cohorts["rate"].notna()]
+    words = _jw(period, report)
     if nxt.empty or nxt["customers"].sum() == 0:
-        return f"No cohort has been observed for a full {period} after its first purchase yet."
+        return _jt(report, "repeat_none", period=words)
     rate = nxt["retained"].sum() / nxt["customers"].sum()
-    return (
-        f"Of {fmt_number(nxt['customers'].sum(), report)} new buyers observed for a {period}, "
-        f"{fmt_pct(rate, report)} bought again in the {period} after their first purchase."
-    )
+    return _jt(
+        report, "repeat", n=fmt_number(nxt["customers"].sum(), report), period=words,
+        rate=fmt_pct(rate, report),
+    )  # fmt: skip
 
 
 # ---- attribution (notebook 20_touchpoints_attribution) -----------------------------------------
@@ -201,49 +393,54 @@ def attribution_paths(summary: pd.DataFrame, lookback_days: int, report: ReportS
     """How many conversions and journeys the attribution models see (one-row summary)."""
     s = summary.iloc[0]
     if not s["conversions"]:
-        return "No conversion in the data: there is nothing to attribute."
-    return (
-        f"{fmt_number(s['conversions'], report)} conversions and "
-        f"{fmt_number(s['non_converting'], report)} journeys without a conversion, on "
-        f"{fmt_number(s['paths'], report)} distinct paths of touches in the {lookback_days} days "
-        f"before each conversion; a converting path has "
-        f"{fmt_number(s['mean_length_converting'], report, decimals=1)} touches on average and "
-        f"{fmt_pct(s['single_touch_share'], report)} of conversions had a single touch."
-    )
+        return _jt(report, "paths_none")
+    return _jt(
+        report, "paths", conversions=fmt_number(s["conversions"], report),
+        other=fmt_number(s["non_converting"], report), paths=fmt_number(s["paths"], report),
+        days=lookback_days, length=fmt_number(s["mean_length_converting"], report, decimals=1),
+        single=fmt_pct(s["single_touch_share"], report),
+    )  # fmt: skip
 
 
 def markov_order(orders: pd.DataFrame, report: ReportSpec) -> str:
     """Which Markov order predicts held-out journeys best."""
     best = orders[orders["chosen"]].iloc[0]
     k = int(best["order"])
-    memory = "the last touch" if k == 1 else f"the last {k} touches"
-    return (
-        f"A Markov chain of order {k} (each step depends on {memory}) predicts held-out "
-        f"journeys best "
-        f"({fmt_number(best['log_likelihood_per_transition'], report, decimals=3)} "
-        "log-likelihood per step), "
-        f"so the removal effects below use it."
-    )
+    memory = _jt(report, "memory_1") if k == 1 else _jt(report, "memory_k", k=k)
+    return _jt(
+        report, "markov_order", k=k, memory=memory,
+        ll=fmt_number(best["log_likelihood_per_transition"], report, decimals=3),
+    )  # fmt: skip
 
 
 def top_credit(table: pd.DataFrame, model: str, report: ReportSpec) -> str:
-    """The channel a model credits most, with its bootstrap interval when present."""
+    """The channel a model credits most, with its bootstrap interval when present.
+
+    ``model`` is a name as the sentence should say it ("The Markov model"), or a model key of
+    :data:`journeylib.attribution.suite.MODEL_LABELS` (``markov``: "The Markov model", in
+    Indonesian "Model Markov").
+    """
+    name = _model_name(model, report, article=True)
     t = table.sort_values("share", ascending=False)
     if t.empty or not t["share"].notna().any():
-        return f"{model} credits no channel."
+        return _jt(report, "credit_none", model=name)
     top = t.iloc[0]
     ci = ""
     if {"share_low", "share_high"} <= set(t.columns) and pd.notna(top.get("share_low")):
-        ci = f" (95% interval {fmt_pct(top['share_low'], report)}–{fmt_pct(top['share_high'], report)})"
-    return (
-        f"{model} credits {top['channel']} with {fmt_pct(top['share'], report)} of conversions"
-        f"{ci}, {fmt_number(top['conversions'], report)} of "
-        f"{fmt_number(t['conversions'].sum(), report)}."
-    )
+        ci = _jt(
+            report, "credit_ci", lo=fmt_pct(top["share_low"], report),
+            hi=fmt_pct(top["share_high"], report),
+        )  # fmt: skip
+    return _jt(
+        report, "credit", model=name, channel=top["channel"], share=fmt_pct(top["share"], report),
+        ci=ci, n=fmt_number(top["conversions"], report),
+        total=fmt_number(t["conversions"].sum(), report),
+    )  # fmt: skip
 
 
 def model_disagreement(comparison: pd.DataFrame, a: str, b: str, report: ReportSpec) -> str:
-    """The channel whose credit differs most between models ``a`` and ``b`` (long comparison)."""
+    """The channel whose credit differs most between models ``a`` and ``b`` (long comparison;
+    ``a`` and ``b`` are values of its ``model`` column, named in the report language)."""
     wide = comparison.pivot_table(index="channel", columns="model", values="share", aggfunc="sum")
     if a not in wide.columns or b not in wide.columns or wide.empty:
         return ""
@@ -251,11 +448,11 @@ def model_disagreement(comparison: pd.DataFrame, a: str, b: str, report: ReportS
     if diff.empty:
         return ""
     ch = diff.abs().idxmax()
-    more = "more" if diff[ch] > 0 else "less"
-    return (
-        f"The models disagree most on {ch}: {b} gives it {fmt_pct(wide.at[ch, b], report)} of "
-        f"the credit, {more} than {a} ({fmt_pct(wide.at[ch, a], report)})."
-    )
+    return _jt(
+        report, "disagree", channel=ch, b=_model_name(b, report),
+        b_share=fmt_pct(wide.at[ch, b], report), more=_jt(report, "more" if diff[ch] > 0 else "less"),
+        a=_model_name(a, report), a_share=fmt_pct(wide.at[ch, a], report),
+    )  # fmt: skip
 
 
 def assist_roles(assisted: pd.DataFrame, report: ReportSpec) -> str:
@@ -263,34 +460,35 @@ def assist_roles(assisted: pd.DataFrame, report: ReportSpec) -> str:
     t = assisted[assisted["last_touch_conversions"] + assisted["assisted_conversions"] >= MIN_GROUP]
     t = t[t["assist_ratio"].notna() & (t["assist_ratio"] != float("inf"))]
     if len(t) < 2:
-        return "Too few conversions per channel to compare assisting and closing roles."
+        return _jt(report, "assist_few")
     hi, lo = t.loc[t["assist_ratio"].idxmax()], t.loc[t["assist_ratio"].idxmin()]
     ratio_hi = fmt_number(hi["assist_ratio"], report, decimals=1)
     ratio_lo = fmt_number(lo["assist_ratio"], report, decimals=2)
-    closer = (
-        f"{lo['channel']} closes more conversions than it assists (ratio {ratio_lo})"
-        if lo["assist_ratio"] < 1
-        else f"{lo['channel']} has the lowest ratio ({ratio_lo})"
-    )
-    return f"{hi['channel']} assists {ratio_hi} conversions for every one it closes; {closer}."
+    closer = _jt(
+        report, "closer" if lo["assist_ratio"] < 1 else "lowest", channel=lo["channel"],
+        ratio=ratio_lo,
+    )  # fmt: skip
+    return _jt(report, "assist", channel=hi["channel"], ratio=ratio_hi, closer=closer)
 
 
 def best_roas(
     efficiency: pd.DataFrame, model: str, report: ReportSpec, *, name: str | None = None
 ) -> str:
     """The channels with the highest and lowest return on ad spend under ``model`` (shown as
-    ``name``)."""
+    ``name``; in a translated report a known model is named in the report language)."""
     t = efficiency[(efficiency["model"] == model) & (efficiency["cost"] > 0)]
     t = t[t["roas"].notna()]
     if t.empty:
-        return "No channel has both spend and credited revenue."
+        return _jt(report, "roas_none")
     best, worst = t.loc[t["roas"].idxmax()], t.loc[t["roas"].idxmin()]
-    return (
-        f"Under the {name or model} model, {best['channel']} returns "
-        f"{fmt_number(best['roas'], report, decimals=1)} in revenue per unit of spend (cost per "
-        f"conversion {fmt_money(best['cpa'], report)}); {worst['channel']} returns "
-        f"{fmt_number(worst['roas'], report, decimals=1)}."
-    )
+    shown = name or model
+    if not _en(report) and _model_name(model, report) != model:
+        shown = _model_name(model, report)
+    return _jt(
+        report, "roas", name=shown, best=best["channel"],
+        best_roas=fmt_number(best["roas"], report, decimals=1), cpa=fmt_money(best["cpa"], report),
+        worst=worst["channel"], worst_roas=fmt_number(worst["roas"], report, decimals=1),
+    )  # fmt: skip
 
 
 # ---- personas (notebook 30_personas) -----------------------------------------------------------
@@ -394,12 +592,17 @@ def _pt(report: ReportSpec, key: str, **values: object) -> str:
     return texts[key].format(**values)
 
 
-def _activity_words(column: str) -> str:
-    """``engagement_sessions`` -> ``sessions``: the column name without its feature group."""
-    from journeylib.features import FEATURE_GROUPS
+def _activity_words(column: str, language: str = "en") -> str:
+    """``engagement_sessions`` -> ``sessions``: the column name without its feature group
+    (in ``language``: the feature's short name, else the phrase catalogue)."""
+    from journeylib.features import FEATURE_GROUPS, feature_short_name
 
+    if language != i18n.SOURCE_LANGUAGE:
+        short = feature_short_name(str(column), language=language)
+        if short:
+            return short
     head, _, rest = str(column).partition("_")
-    return _words(rest if head in FEATURE_GROUPS and rest else column)
+    return i18n.phrase(_words(rest if head in FEATURE_GROUPS and rest else column), language)
 
 
 def _chosen(selection: pd.DataFrame) -> pd.Series:
@@ -456,7 +659,7 @@ def personas_found(
             report,
             "activity",
             min=fmt_number(min_activity, report),
-            what=_activity_words(activity_column),
+            what=_activity_words(activity_column, report.language),
         )
         if activity_column and min_activity > 0
         else ""
@@ -507,7 +710,7 @@ def persona_learning_fallback(
         n=fmt_number(n_active, report),
         total=fmt_number(customers, report),
         min=fmt_number(min_activity, report),
-        what=_activity_words(activity_column),
+        what=_activity_words(activity_column, report.language),
     )
 
 
@@ -515,7 +718,9 @@ def dropped_features(dropped: dict[str, str], report: ReportSpec) -> str | None:
     """The features the model left out (``PersonaModel.dropped_features_``); None if none."""
     if not dropped:
         return None
-    names = ", ".join(f"`{name}` ({why})" for name, why in dropped.items())
+    names = ", ".join(
+        f"`{name}` ({i18n.phrase(why, report.language)})" for name, why in dropped.items()
+    )
     return _pt(report, "dropped", n=fmt_number(len(dropped), report), names=names)
 
 
@@ -701,7 +906,7 @@ _CHURN_TEXT: dict[str, dict[str, str]] = {
         "small_test": " **Perhatian:** data uji hanya berisi {churners} pelanggan churn dan "
         "{stayers} yang tidak churn, sehingga angka ini bisa sangat berbeda pada pelanggan lain.",
         "calibration": "Pada {inside} dari {k} kelompok probabilitas, tingkat churn yang "
-        "diprediksi berada dalam interval 95% dari yang teramati; selisih terbesar {gap} poin "
+        "diprediksi berada dalam selang kepercayaan 95% dari yang teramati; selisih terbesar {gap} poin "
         "(prediksi {pred}, teramati {obs}, {n} pelanggan).",
         "lift": "{share1} pelanggan uji paling berisiko churn sebesar {rate1}, {lift1} kali "
         "rata-rata {base}; {share3} paling berisiko mencakup {capture3} dari semua pelanggan "
@@ -758,8 +963,8 @@ _CHURN_TEXT: dict[str, dict[str, str]] = {
         "aktif pada akhir periode pengamatan, sehingga median masa hidup belum tercapai.",
         "survival_few": "Terlalu sedikit pelanggan per {by} untuk membandingkan masa hidup "
         "(kurang dari {min} per kelompok).",
-        "median": "{m} {unit}, interval 95% {lo}–{hi}",
-        "median_open": "{m} {unit}, interval 95% mulai {lo}",
+        "median": "{m} {unit}, selang kepercayaan 95% {lo}–{hi}",
+        "median_open": "{m} {unit}, selang kepercayaan 95% mulai {lo}",
     },
 }
 _MODEL_NAMES = {
@@ -1140,12 +1345,14 @@ def survival_summary(
     report: ReportSpec,
     *,
     by: str,
-    unit: str = "days",
+    unit: str | None = None,
     min_group: int = MIN_GROUP,
 ) -> str:
     """Shortest and longest median lifetime among the groups of at least ``min_group`` customers
     (:func:`journeylib.survival.median_survival`: ``group``, ``n``, ``median``, ``lower``,
-    ``upper``); groups whose curve stays above one half are named as such."""
+    ``upper``); groups whose curve stays above one half are named as such. ``unit`` defaults
+    to days in the report language."""
+    unit = unit or i18n.phrase("days", report.language)
     big = medians[medians["n"] >= min_group]
     if len(big) < 2:
         return _ct(report, "survival_few", by=by, min=fmt_number(min_group, report))
@@ -1334,7 +1541,7 @@ _RECOMMEND_TEXT: dict[str, dict[str, str]] = {
         "left_out": " ({skipped} pelanggan tanpa tindakan tidak disertakan)",
         "uplift": "Dari {n1} keranjang tertinggal yang dalam {contact} hari diikuti kunjungan dari "
         "{channels}, {r1} dibeli dalam {window} hari, dibanding {r0} dari {n0} keranjang tanpa "
-        "kunjungan seperti itu: selisih {d} poin (interval 95% {lo} sampai {hi}).",
+        "kunjungan seperti itu: selisih {d} poin (selang kepercayaan 95% {lo} sampai {hi}).",
         "uplift_one_sided": "Keranjang tertinggal tidak dapat dibandingkan: {n1} diikuti "
         "kunjungan dari {channels} dalam {contact} hari dan {n0} tidak.",
         "uplift_caveat": " **Ini adalah pengamatan, bukan eksperimen:** pelanggan yang kembali "
@@ -1373,7 +1580,7 @@ _RECOMMEND_TEXT: dict[str, dict[str, str]] = {
         "evaluation": "Dilatih dengan pesanan hingga {train_end} dan diuji pada apa yang dibeli "
         "{n} pelanggan dengan pesanan sebelumnya dari {start} sampai {end}{new}, item-kNN "
         "menemukan {recall} pembelian setiap pelanggan dalam {k} teratasnya (recall@{k}) "
-        "dibanding {b_recall} untuk produk terlaris: selisih {d} poin (interval 95% {lo} sampai "
+        "dibanding {b_recall} untuk produk terlaris: selisih {d} poin (selang kepercayaan 95% {lo} sampai "
         "{hi}), {verdict}. Precision@{k} {precision} dibanding {b_precision}, NDCG@{k} {ndcg} "
         "dibanding {b_ndcg}, dan {hit} pelanggan mendapat setidaknya satu produk yang tepat "
         "dibanding {b_hit}. Item-kNN menampilkan {coverage} katalog kepada pelanggan ini, "
@@ -1949,7 +2156,7 @@ _VOICE_TEXT: dict[str, dict[str, str]] = {
             "peta perjalanan tidak tersedia; titik masalah dan peta dibuat dari perilaku saja."
         ),
         "overview": (
-            "{n} jawaban dari {c} pelanggan: {kinds}. NPS keseluruhan **{nps}** (interval 95% "
+            "{n} jawaban dari {c} pelanggan: {kinds}. NPS keseluruhan **{nps}** (selang kepercayaan 95% "
             "{lo} sampai {hi}, {nn} jawaban)."
         ),
         "overview_no_nps": "{n} jawaban dari {c} pelanggan: {kinds}.",
@@ -1962,7 +2169,7 @@ _VOICE_TEXT: dict[str, dict[str, str]] = {
         "spread_few": "Jawaban per {dim} terlalu sedikit untuk membandingkan NPS (kurang dari {m}).",
         "model": (
             "Sentimen berasal dari pengklasifikasi yang dilatih pada {n} komentar berskor milik "
-            "klien: pada komentar yang tidak dilihatnya ROC AUC {auc} (interval 95% {lo} sampai "
+            "klien: pada komentar yang tidak dilihatnya ROC AUC {auc} (selang kepercayaan 95% {lo} sampai "
             "{hi}), dibanding {lex} untuk daftar kata bawaan."
         ),
         "lexicon": (
@@ -1974,7 +2181,7 @@ _VOICE_TEXT: dict[str, dict[str, str]] = {
         "themes_none": "Tidak ada frasa yang menonjol pada komentar yang tidak puas.",
         "drivers": (
             "**{event}** paling jelas mendahului detraktor: {ds} detraktor mengalaminya dalam "
-            "{d} hari sebelum menjawab dibanding {ps} promotor (lift {lift}, interval 95% {lo} "
+            "{d} hari sebelum menjawab dibanding {ps} promotor (lift {lift}, selang kepercayaan 95% {lo} "
             "sampai {hi}); NPS setelahnya {with_} dibanding {without} tanpanya."
         ),
         "drivers_more": " Juga signifikan: {others}.",
@@ -2004,10 +2211,14 @@ def _vt(report: ReportSpec, key: str, **values: object) -> str:
     return texts[key].format(**values)
 
 
-def _p_text(p: float) -> str:
+def _p_text(p: float, report: ReportSpec | None = None) -> str:
     if p is None or not math.isfinite(p):
         return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return (
+        "< " + fmt_number(0.001, report, decimals=3)
+        if p < 0.001
+        else fmt_number(p, report, decimals=3)
+    )
 
 
 def feedback_overview(context: pd.DataFrame, report: ReportSpec) -> str:
@@ -2018,7 +2229,10 @@ def feedback_overview(context: pd.DataFrame, report: ReportSpec) -> str:
     if context is None or context.empty:
         return _vt(report, "no_feedback")
     counts = context["kind"].value_counts()
-    kinds = ", ".join(f"{fmt_number(int(v), report)} {k}" for k, v in counts.items())
+    kinds = ", ".join(
+        f"{fmt_number(int(v), report)} {i18n.phrase(str(k), report.language)}"
+        for k, v in counts.items()
+    )
     n, c = fmt_number(len(context), report), fmt_number(context["customer_id"].nunique(), report)
     nps = context.loc[context["kind"] == "nps", "score"].dropna()
     if nps.empty:
@@ -2037,15 +2251,18 @@ def nps_spread(
     """Where NPS is highest and lowest across the groups of one dimension
     (:func:`journeylib.voice.satisfaction_by`); groups under :data:`MIN_GROUP` answers are left
     out."""
+    from journeylib.voice import _dimension
+
     t = table[(table["kind"] == "nps") & (table["n"] >= MIN_GROUP)]
+    words = _dimension(dim, report.language)
     if len(t) < 2:
-        return _vt(report, "spread_few", dim=dim, m=MIN_GROUP)
+        return _vt(report, "spread_few", dim=words, m=MIN_GROUP)
     best, worst = t.loc[t["nps"].idxmax()], t.loc[t["nps"].idxmin()]
     name = lambda r: (labels or {}).get(str(r[dim]), str(r[dim]))  # noqa: E731
     f = lambda v: fmt_number(v, report, decimals=1)  # noqa: E731
     sig = "spread_sig" if worst["nps_high"] < best["nps_low"] else "spread_nosig"
     return _vt(
-        report, "spread", dim=dim, best=name(best), best_nps=f(best["nps"]),
+        report, "spread", dim=words, best=name(best), best_nps=f(best["nps"]),
         best_n=fmt_number(int(best["n"]), report), worst=name(worst), worst_nps=f(worst["nps"]),
         worst_n=fmt_number(int(worst["n"]), report), sig=_vt(report, sig),
     )  # fmt: skip
@@ -2161,7 +2378,7 @@ def handoffs(
         report, "handoff", a=name(a), b=name(b), share=fmt_pct(s["switch_share"], report),
         n=fmt_number(int(s["comparable"]), report), top=s["top_switch"],
         sw=fmt_pct(sw, report), st=fmt_pct(st, report), diff=_points(sw - st, report),
-        p=_p_text(float(o["p_value"].iat[0])),
+        p=_p_text(float(o["p_value"].iat[0]), report),
     )  # fmt: skip
 
 

@@ -45,6 +45,9 @@ average order value) and its evidence (observed and expected rates, p-value). Th
 ranked by **severity**, the conversions at stake per 30 days while the pain point was active
 (the window of an incident, the whole period otherwise): an outage that costs in ten days what
 a chronic problem costs in half a year is the more urgent one. Totals are shown beside it.
+Each also has a short ``title`` and its ``evidence`` in words, in the report language (``en`` or
+``id``) when :func:`pain_points` is given the report; :func:`pain_point_title` rebuilds a title
+from the table's fields (the client report uses it, so both pages word it alike).
 
 Grain: :func:`session_counts` one row per combination of session flags; :func:`incidents` one
 row per detected window; :func:`pain_points` one row per pain point; :func:`step_conversion_daily`
@@ -57,13 +60,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from journeylib.config import ReportSpec
+from journeylib.display import fmt_number, fmt_pct
 from journeylib.engine import Engine
 from journeylib.sql import (
     as_date,
@@ -84,6 +89,7 @@ __all__ = [
     "PAIN_POINT_COLUMNS",
     "PainPointSettings",
     "incidents",
+    "pain_point_title",
     "pain_points",
     "plot_pain_points",
     "plot_step_conversion_daily",
@@ -116,6 +122,136 @@ PAIN_POINT_COLUMNS = [
     "title",
     "evidence",
 ]
+
+
+# Titles and evidence of the pain points in the report languages (``report.language``). Titles
+# are rebuilt from the table's own fields by :func:`pain_point_title` (the client report does
+# that too); event, step and device names are the client's data and stay as they are.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "incident_step": "{a} → {b} broke on {device}",
+        "incident_event": "{event} surged on {device}",
+        "friction": "{event}",
+        "loop": "back and forth {pair} → {first}",
+        "slow_step": "long time at {step}",
+        "abandonment": "carts abandoned",
+        "negative_sentiment": "unhappy customers at {stage}",
+        "ev_incident_step": "{observed} of {sessions} sessions moved on from {step} between "
+        "{start} and {end}, against {expected} on other days{also}",
+        "ev_incident_also": "; {event} in {observed} of sessions (usually {expected})",
+        "ev_incident_event": "{event} in {observed} of {sessions} sessions between {start} and "
+        "{end}, against {expected} on other days",
+        "ev_friction": "{sessions} sessions met {event}: {obs} converted against {exp} expected "
+        "of sessions as far in the funnel; {robs} bought again within {days} days against {rexp} "
+        "expected",
+        "ev_loop": "{sessions} sessions went {pair} > {first}: {obs} converted against {exp} "
+        "expected of sessions as far in the funnel without a loop",
+        "ev_slow_step": "{sessions} sessions spent over {factor}x the median time at {step}: "
+        "{observed} converted against {expected}",
+        "ev_abandonment": "{lost} of {total} carts lost ({observed}: neither bought in the session "
+        "nor within {days} days), against the {benchmark} benchmark",
+        "ev_negative_sentiment": "{n} negative answers at {stage}: {observed} bought again within "
+        "{days} days against {expected} after other answers",
+    },
+    "id": {
+        "incident_step": "{a} → {b} terganggu di {device}",
+        "incident_event": "{event} melonjak di {device}",
+        "friction": "{event}",
+        "loop": "bolak-balik {pair} → {first}",
+        "slow_step": "lama di {step}",
+        "abandonment": "keranjang ditinggalkan",
+        "negative_sentiment": "pelanggan tidak puas di tahap {stage}",
+        "ev_incident_step": "{observed} dari {sessions} sesi berlanjut dari {step} antara {start} "
+        "dan {end}, dibanding {expected} pada hari lain{also}",
+        "ev_incident_also": "; {event} pada {observed} sesi (biasanya {expected})",
+        "ev_incident_event": "{event} pada {observed} dari {sessions} sesi antara {start} dan "
+        "{end}, dibanding {expected} pada hari lain",
+        "ev_friction": "{sessions} sesi mengalami {event}: {obs} berkonversi dibanding {exp} yang "
+        "diharapkan dari sesi yang sama jauhnya di funnel; {robs} membeli lagi dalam {days} hari "
+        "dibanding {rexp} yang diharapkan",
+        "ev_loop": "{sessions} sesi berjalan {pair} > {first}: {obs} berkonversi dibanding {exp} "
+        "yang diharapkan dari sesi yang sama jauhnya di funnel tanpa putaran",
+        "ev_slow_step": "{sessions} sesi menghabiskan lebih dari {factor}x waktu median di "
+        "{step}: {observed} berkonversi dibanding {expected}",
+        "ev_abandonment": "{lost} dari {total} keranjang hilang ({observed}: tidak dibeli dalam "
+        "sesi itu maupun dalam {days} hari), dibanding tolok ukur {benchmark}",
+        "ev_negative_sentiment": "{n} jawaban negatif di tahap {stage}: {observed} membeli lagi "
+        "dalam {days} hari dibanding {expected} setelah jawaban lain",
+    },
+}
+
+
+def _t(language: str, key: str, **values: object) -> str:
+    """The text ``key`` in ``language`` (English when the language is unknown), filled in."""
+    return _TEXT.get(language, _TEXT["en"])[key].format(**values)
+
+
+def pain_point_title(
+    row: Mapping[str, object], *, language: str = "en", labels: Mapping[str, str] | None = None
+) -> str:
+    """The short title of one pain point, rebuilt from its fields, in ``language``.
+
+    Parameters
+    ----------
+    row
+        One row of :func:`pain_points` (kind, step, event, device, stage; a dict or a Series).
+    language
+        ``"en"`` or ``"id"`` (unknown languages fall back to English).
+    labels
+        Stage display labels (``StageModel.labels()``) for the stage a title names; a stage
+        without one is shown in words.
+
+    Examples
+    --------
+    >>> pain_point_title({"kind": "loop", "step": "view_item > add_to_cart"})
+    'back and forth view item → add to cart → view item'
+    >>> pain_point_title({"kind": "slow_step", "step": "begin_checkout"}, language="id")
+    'lama di begin checkout'
+    """
+    kind = row["kind"]
+    step, event, device = row.get("step"), row.get("event"), row.get("device")
+    if kind == "incident" and isinstance(step, str) and " > " in step:
+        a, b = step.split(" > ", 1)
+        return _t(language, "incident_step", a=_w(a), b=_w(b), device=_w(device))
+    if kind == "incident":
+        return _t(language, "incident_event", event=_w(event), device=_w(device))
+    if kind == "friction":
+        return _t(language, "friction", event=_w(event))
+    if kind == "loop":
+        pair = str(step)
+        first = pair.split(" > ")[0]
+        return _t(language, "loop", pair=_w(pair).replace(" > ", " → "), first=_w(first))
+    if kind == "slow_step":
+        return _t(language, "slow_step", step=_w(step))
+    if kind == "abandonment":
+        return _t(language, "abandonment")
+    if kind == "negative_sentiment":
+        stage = row["stage"]
+        return _t(language, "negative_sentiment", stage=(labels or {}).get(stage, _w(stage)))
+    return str(row.get("title", kind))
+
+
+class _Numbers:
+    """How the evidence writes its numbers: plain (``12.3%``, the default without a report) or
+    in the report's formats (``12,3%``, ``1.234``)."""
+
+    def __init__(self, report: ReportSpec | None) -> None:
+        self.report = report
+
+    def pct(self, x: float) -> str:
+        return _pct(x) if self.report is None else fmt_pct(x, self.report)
+
+    def count(self, x: float) -> str:
+        return str(int(x)) if self.report is None else fmt_number(int(x), self.report)
+
+    def num(self, x: float, decimals: int) -> str:
+        if self.report is None:
+            return f"{x:.{decimals}f}"
+        return fmt_number(x, self.report, decimals=decimals)
+
+    def factor(self, x: float) -> str:
+        text = f"{x:g}"
+        return text if self.report is None else text.replace(".", self.report.decimal_separator)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -709,6 +845,7 @@ def pain_points(
     feedback: pd.DataFrame | None = None,
     counts: pd.DataFrame | None = None,
     min_customers: int = 5,
+    report: ReportSpec | None = None,
 ) -> pd.DataFrame:
     """The ranked pain points of the journey (see the module docstring for each kind).
 
@@ -726,6 +863,10 @@ def pain_points(
         :func:`session_counts` when already computed.
     min_customers
         Pain points affecting fewer customers are left out.
+    report
+        The report settings: ``title`` and ``evidence`` are written in ``report.language``
+        (``en`` or ``id``) with its number formats, and a stage is named by its label. Without
+        one they are English with plain numbers (``12.3%``) and stage names.
 
     Returns
     -------
@@ -735,6 +876,14 @@ def pain_points(
     """
     model = model or StageModel()
     settings = settings or PainPointSettings()
+    lang = "en" if report is None else report.language
+    num = _Numbers(report)
+    name = str if report is None else _w  # event and step names in the evidence
+    stage_name = (
+        (lambda stage: str(stage))
+        if report is None
+        else dataclasses.replace(model, language=lang).label
+    )
     if counts is None:
         counts = session_counts(
             engine, model=model, settings=settings, as_of=as_of, timezone=timezone
@@ -775,10 +924,10 @@ def pain_points(
         ]
         used_friction |= set(overlap.index)
         also = "".join(
-            f"; {f.event.replace('_', ' ')} in {_pct(f.observed_rate)} of sessions "
-            f"(usually {_pct(f.expected_rate)})"
+            _t(lang, "ev_incident_also", event=_w(f.event), observed=num.pct(f.observed_rate),
+               expected=num.pct(f.expected_rate))
             for f in overlap.itertuples()
-        )
+        )  # fmt: skip
         add(
             {
                 "kind": "incident", "stage": _event_stage(model, r.step) or model.names[0],
@@ -788,11 +937,10 @@ def pain_points(
                 "days_active": int(r.days), "sessions": int(r.base_in),
                 "observed_rate": r.observed_rate, "expected_rate": r.expected_rate,
                 "conversions_at_stake": lost, "p_value": r.p_value,
-                "title": f"{_w(r.step)} → {_w(r.next_step)} broke on {r.device}",
-                "evidence": (
-                    f"{_pct(r.observed_rate)} of {int(r.base_in)} sessions moved on from "
-                    f"{r.step} between {r.window_start} and {r.window_end}, against "
-                    f"{_pct(r.expected_rate)} on other days{also}"
+                "evidence": _t(
+                    lang, "ev_incident_step", observed=num.pct(r.observed_rate),
+                    sessions=num.count(r.base_in), step=name(r.step), start=r.window_start,
+                    end=r.window_end, expected=num.pct(r.expected_rate), also=also,
                 ),
             },
             f"device = {literal(r.device)} AND day BETWEEN DATE '{r.window_start}' AND "
@@ -817,12 +965,10 @@ def pain_points(
                 "observed_rate": _rate(obs + robs, sessions),
                 "expected_rate": _rate(exp + rexp, sessions),
                 "conversions_at_stake": lost, "p_value": np.nan,
-                "title": f"{event.replace('_', ' ')}",
-                "evidence": (
-                    f"{sessions} sessions met {event.replace('_', ' ')}: {obs:.0f} converted "
-                    f"against {exp:.1f} expected of sessions as far in the funnel; "
-                    f"{robs:.0f} bought again within {settings.repeat_days} days against "
-                    f"{rexp:.1f} expected"
+                "evidence": _t(
+                    lang, "ev_friction", sessions=num.count(sessions), event=_w(event),
+                    obs=num.num(obs, 0), exp=num.num(exp, 1), robs=num.num(robs, 0),
+                    days=settings.repeat_days, rexp=num.num(rexp, 1),
                 ),
             },
             f"f{i} = 1",
@@ -842,11 +988,11 @@ def pain_points(
                 "sessions": int(round(r["observed_rate"] * r["base_in"])),
                 "observed_rate": r["observed_rate"], "expected_rate": r["expected_rate"],
                 "conversions_at_stake": lost, "p_value": r["p_value"],
-                "title": f"{r['event'].replace('_', ' ')} surged on {r['device']}",
-                "evidence": (
-                    f"{r['event'].replace('_', ' ')} in {_pct(r['observed_rate'])} of "
-                    f"{int(r['base_in'])} sessions between {r['window_start']} and "
-                    f"{r['window_end']}, against {_pct(r['expected_rate'])} on other days"
+                "evidence": _t(
+                    lang, "ev_incident_event", event=_w(r["event"]),
+                    observed=num.pct(r["observed_rate"]), sessions=num.count(r["base_in"]),
+                    start=r["window_start"], end=r["window_end"],
+                    expected=num.pct(r["expected_rate"]),
                 ),
             },
             f"f{i} = 1 AND device = {literal(r['device'])} AND day BETWEEN "
@@ -867,10 +1013,9 @@ def pain_points(
                 "window_end": last_day, "days_active": period_days, "sessions": sessions,
                 "observed_rate": _rate(obs, sessions), "expected_rate": _rate(exp, sessions),
                 "conversions_at_stake": max(exp - obs, 0.0), "p_value": np.nan,
-                "title": f"back and forth {_w(pair).replace(' > ', ' → ')} → {_w(first)}",
-                "evidence": (
-                    f"{sessions} sessions went {pair} > {first}: {obs:.0f} converted against "
-                    f"{exp:.1f} expected of sessions as far in the funnel without a loop"
+                "evidence": _t(
+                    lang, "ev_loop", sessions=num.count(sessions), pair=name(pair),
+                    first=name(first), obs=num.num(obs, 0), exp=num.num(exp, 1),
                 ),
             },
             f"loop_pair = {literal(pair)}",
@@ -895,19 +1040,31 @@ def pain_points(
                 "window_start": first_day, "window_end": last_day, "days_active": period_days,
                 "sessions": int(n1), "observed_rate": x1 / n1, "expected_rate": x2 / n2,
                 "conversions_at_stake": (x2 / n2 - x1 / n1) * n1, "p_value": p,
-                "title": f"long time at {_w(steps[k - 1])}",
-                "evidence": (
-                    f"{int(n1)} sessions spent over {settings.slow_factor:g}x the median time at "
-                    f"{steps[k - 1]}: {_pct(x1 / n1)} converted against {_pct(x2 / n2)}"
+                "evidence": _t(
+                    lang, "ev_slow_step", sessions=num.count(n1),
+                    factor=num.factor(settings.slow_factor), step=name(steps[k - 1]),
+                    observed=num.pct(x1 / n1), expected=num.pct(x2 / n2),
                 ),
             },
             f"slow{k} = 1",
         )  # fmt: skip
     # -- abandonment against the benchmark --------------------------------------------------------
-    _abandonment(engine, settings, model, as_of, first_day, last_day, period_days, add)
+    _abandonment(engine, settings, model, as_of, first_day, last_day, period_days, add, lang, num)
     # -- negative feedback per stage --------------------------------------------------------------
     if feedback is not None and len(feedback):
-        _negative_feedback(engine, feedback, settings, as_of, first_day, last_day, period_days, add)
+        _negative_feedback(
+            engine,
+            feedback,
+            settings,
+            as_of,
+            first_day,
+            last_day,
+            period_days,
+            add,
+            lang,
+            num,
+            stage_name,
+        )
 
     out = pd.DataFrame(rows)
     table = _session_table(engine, settings, model, as_of, timezone)
@@ -919,6 +1076,10 @@ def pain_points(
         ["severity", "conversions_at_stake"], ascending=[False, False], kind="stable"
     ).reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
+    labels = {} if report is None else {stage: stage_name(stage) for stage in model.names}
+    out["title"] = [
+        pain_point_title(r, language=lang, labels=labels) for r in out.to_dict("records")
+    ]
     return out.reindex(columns=PAIN_POINT_COLUMNS)
 
 
@@ -947,7 +1108,9 @@ def _customers(engine: Engine, table: str, cond: list[str], rows: list[dict]) ->
     return out
 
 
-def _abandonment(engine, settings, model, as_of, first_day, last_day, period_days, add) -> None:  # noqa: ANN001
+def _abandonment(
+    engine, settings, model, as_of, first_day, last_day, period_days, add, lang, num
+) -> None:  # noqa: ANN001,E501
     from journeylib.carts import cart_abandonment
 
     cart_event, buy = settings.funnel[min(1, len(settings.funnel) - 1)], settings.funnel[-1]
@@ -966,11 +1129,11 @@ def _abandonment(engine, settings, model, as_of, first_day, last_day, period_day
             "window_end": last_day, "days_active": period_days, "sessions": total,
             "observed_rate": lost / total, "expected_rate": settings.benchmark_abandonment,
             "conversions_at_stake": max(excess, 0.0), "p_value": np.nan,
-            "title": "carts abandoned", "_customers": 0,
-            "evidence": (
-                f"{lost} of {total} carts lost ({_pct(lost / total)}: neither bought in the "
-                f"session nor within {settings.recovery_days} days), against the "
-                f"{_pct(settings.benchmark_abandonment)} benchmark"
+            "_customers": 0,
+            "evidence": _t(
+                lang, "ev_abandonment", lost=num.count(lost), total=num.count(total),
+                observed=num.pct(lost / total), days=settings.recovery_days,
+                benchmark=num.pct(settings.benchmark_abandonment),
             ),
         },
         f"r{min(2, len(settings.funnel))} = 1 AND converted = 0",
@@ -990,7 +1153,7 @@ def _upto(engine: Engine, as_of) -> str:  # noqa: ANN001
 
 
 def _negative_feedback(
-    engine, feedback, settings, as_of, first_day, last_day, period_days, add
+    engine, feedback, settings, as_of, first_day, last_day, period_days, add, lang, num, stage_name
 ) -> None:  # noqa: ANN001,E501
     """Customers with negative feedback at a stage against the others at that stage, on buying
     again within ``repeat_days`` of the feedback (answers whose follow-up runs past the data are
@@ -1025,11 +1188,10 @@ def _negative_feedback(
                 "days_active": period_days, "sessions": len(neg),
                 "observed_rate": r_neg, "expected_rate": r_rest,
                 "conversions_at_stake": (r_rest - r_neg) * len(neg), "p_value": p,
-                "title": f"unhappy customers at {stage}",
                 "_customers": neg["customer_id"].nunique(),
-                "evidence": (
-                    f"{len(neg)} negative answers at {stage}: {_pct(r_neg)} bought again within "
-                    f"{settings.repeat_days} days against {_pct(r_rest)} after other answers"
+                "evidence": _t(
+                    lang, "ev_negative_sentiment", n=num.count(len(neg)), stage=stage_name(stage),
+                    observed=num.pct(r_neg), days=settings.repeat_days, expected=num.pct(r_rest),
                 ),
             },
             "",
@@ -1039,18 +1201,51 @@ def _negative_feedback(
 # ---------------------------------------------------------------------------------------------
 # figures
 # ---------------------------------------------------------------------------------------------
-def plot_pain_points(table: pd.DataFrame, *, top_n: int = 10) -> go.Figure:
-    """Horizontal bars of the top pain points' severity (table twin: :func:`pain_points`)."""
+# Chart text built from data, in the report language; fixed titles stay English here and are
+# translated by the display's phrase catalogue (journeylib.i18n).
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "severity_hover": "%{y}<br>%{x:.1f} conversions per 30 days<br>"
+        "%{customdata[0]} customers, %{customdata[1]:.1f} conversions in all<extra></extra>",
+        "daily_title": "Daily conversion from {step}",
+        "daily_hover": "%{x|%Y-%m-%d}: %{y:.1%} of %{customdata} sessions<extra></extra>",
+    },
+    "id": {
+        "severity_hover": "%{y}<br>%{x:.1f} konversi per 30 hari<br>"
+        "%{customdata[0]} pelanggan, %{customdata[1]:.1f} konversi seluruhnya<extra></extra>",
+        "daily_title": "Konversi harian dari {step}",
+        "daily_hover": "%{x|%Y-%m-%d}: %{y:.1%} dari %{customdata} sesi<extra></extra>",
+    },
+}
+
+
+def _pt(language: str, key: str, **values: object) -> str:
+    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key]
+    return text.format(**values) if values else text
+
+
+def plot_pain_points(
+    table: pd.DataFrame,
+    *,
+    top_n: int = 10,
+    language: str = "en",
+    labels: Mapping[str, str] | None = None,
+) -> go.Figure:
+    """Horizontal bars of the top pain points' severity (table twin: :func:`pain_points`).
+
+    ``language`` (``en``/``id``) writes the hover text; ``labels`` names the stages (machine
+    names without it). The title and axis title are fixed English phrases.
+    """
     import plotly.graph_objects as go
 
     t = table.head(top_n).iloc[::-1]
-    labels = [f"{r.rank}. {r.title} ({r.stage})" for r in t.itertuples()]
+    stage = (labels or {}).get
+    bars = [f"{r.rank}. {r.title} ({stage(r.stage, r.stage)})" for r in t.itertuples()]
     fig = go.Figure(
         go.Bar(
-            x=t["severity"], y=labels, orientation="h",
+            x=t["severity"], y=bars, orientation="h",
             customdata=np.c_[t["customers"], t["conversions_at_stake"]],
-            hovertemplate="%{y}<br>%{x:.1f} conversions per 30 days<br>"
-            "%{customdata[0]} customers, %{customdata[1]:.1f} conversions in all<extra></extra>",
+            hovertemplate=_pt(language, "severity_hover"),
         )
     )  # fmt: skip
     fig.update_layout(
@@ -1061,10 +1256,10 @@ def plot_pain_points(table: pd.DataFrame, *, top_n: int = 10) -> go.Figure:
 
 
 def plot_step_conversion_daily(
-    daily: pd.DataFrame, *, step: str, found: pd.DataFrame | None = None
+    daily: pd.DataFrame, *, step: str, found: pd.DataFrame | None = None, language: str = "en"
 ) -> go.Figure:
     """Daily conversion of one step per device, incident windows shaded (table twin:
-    :func:`step_conversion_daily`)."""
+    :func:`step_conversion_daily`); title and hover text in ``language`` (``en``/``id``)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -1074,7 +1269,7 @@ def plot_step_conversion_daily(
             go.Scatter(
                 x=pd.to_datetime(g["day"]), y=g["conversion"], mode="lines", name=str(device),
                 customdata=g["reached"], connectgaps=False,
-                hovertemplate="%{x|%Y-%m-%d}: %{y:.1%} of %{customdata} sessions<extra></extra>",
+                hovertemplate=_pt(language, "daily_hover"),
             )
         )  # fmt: skip
     if found is not None:
@@ -1085,7 +1280,7 @@ def plot_step_conversion_daily(
                 annotation_text=f"{r.device}", annotation_position="top left",
             )  # fmt: skip
     fig.update_layout(
-        title=f"Daily conversion from {step}", yaxis_tickformat=".0%", template="plotly_white",
-        yaxis_title="sessions moving on", hovermode="x unified",
+        title=_pt(language, "daily_title", step=step), yaxis_tickformat=".0%",
+        template="plotly_white", yaxis_title="sessions moving on", hovermode="x unified",
     )  # fmt: skip
     return fig

@@ -73,6 +73,34 @@ OTHER = "(other)"
 #: Separator of the events in a path variant.
 VARIANT_SEP = " > "
 
+#: Chart text in each report language (the node names above stay as they are: the notebooks'
+#: text refers to them).
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "matrix_title": "Share of customers at each step of their path",
+        "share": "share",
+        "step": "step",
+        "event": "event",
+        "matrix_hover": "step %{x}<br>%{y}: %{z:.1%}<extra></extra>",
+        "forward": "Journeys from the anchor event",
+        "backward": "Journeys before the anchor event",
+    },
+    "id": {
+        "matrix_title": "Porsi pelanggan pada setiap langkah jalurnya",
+        "share": "porsi",
+        "step": "langkah",
+        "event": "event",
+        "matrix_hover": "langkah %{x}<br>%{y}: %{z:.1%}<extra></extra>",
+        "forward": "Perjalanan sejak event acuan",
+        "backward": "Perjalanan menjelang event acuan",
+    },
+}
+
+
+def _t(language: str, key: str) -> str:
+    return _TEXT.get(language, _TEXT["en"])[key]
+
+
 Direction = Literal["forward", "backward"]
 
 _STEP_COLUMNS = ["step", "event", "customers", "share"]
@@ -414,8 +442,11 @@ def step_matrix_wide(table: pd.DataFrame, *, value: str = "share") -> pd.DataFra
     return wide
 
 
-def plot_step_matrix(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
-    """Heatmap of :func:`step_matrix` (events x steps, share of customers written in each cell)."""
+def plot_step_matrix(
+    table: pd.DataFrame, *, title: str | None = None, language: str = "en"
+) -> go.Figure:
+    """Heatmap of :func:`step_matrix` (events x steps, share of customers written in each cell);
+    text in ``language`` (``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     wide = step_matrix_wide(table)
@@ -429,14 +460,14 @@ def plot_step_matrix(table: pd.DataFrame, *, title: str | None = None) -> go.Fig
             zmax=1,
             text=[[f"{v:.0%}" if v else "" for v in row] for row in wide.to_numpy()],
             texttemplate="%{text}",
-            hovertemplate="step %{x}<br>%{y}: %{z:.1%}<extra></extra>",
-            colorbar={"title": "share", "tickformat": ".0%"},
+            hovertemplate=_t(language, "matrix_hover"),
+            colorbar={"title": _t(language, "share"), "tickformat": ".0%"},
         )
     )
     fig.update_layout(
-        title=title or "Share of customers at each step of their path",
-        xaxis={"title": "step", "type": "category"},
-        yaxis={"title": "event", "autorange": "reversed"},
+        title=title or _t(language, "matrix_title"),
+        xaxis={"title": _t(language, "step"), "type": "category"},
+        yaxis={"title": _t(language, "event"), "autorange": "reversed"},
         margin={"l": 140, "r": 20, "t": 50, "b": 40},
         height=120 + 26 * len(wide),
     )
@@ -564,11 +595,13 @@ def sankey_links(
     return links[_LINK_COLUMNS].reset_index(drop=True)
 
 
-def plot_sankey(links: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+def plot_sankey(
+    links: pd.DataFrame, *, title: str | None = None, language: str = "en"
+) -> go.Figure:
     """Sankey diagram of :func:`sankey_links`; nodes are labelled ``"k: event"``.
 
     Time runs left to right: forward journeys start at step 1 on the left; backward journeys end
-    at the anchor (step 1) on the right.
+    at the anchor (step 1) on the right. The default title is in ``language`` (``en``, ``id``).
     """
     import plotly.graph_objects as go
 
@@ -607,7 +640,7 @@ def plot_sankey(links: pd.DataFrame, *, title: str | None = None) -> go.Figure:
             link={"source": src, "target": dst, "value": links["customers"].tolist()},
         )
     )
-    default = "Journeys before the anchor event" if backward else "Journeys from the anchor event"
+    default = _t(language, "backward" if backward else "forward")
     fig.update_layout(
         title=title or default, margin={"l": 20, "r": 20, "t": 50, "b": 20}, height=480
     )

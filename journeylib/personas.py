@@ -77,7 +77,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from journeylib.features import FEATURE_GROUPS
+from journeylib import i18n
+from journeylib.features import FEATURE_GROUPS, feature_short_name, group_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -102,6 +103,7 @@ __all__ = [
     "MIN_LEARNERS",
     "NO_STAGE",
     "card_attributes",
+    "card_row_label",
     "learning_spec",
     "persona_feature_dictionary",
     "persona_outcomes",
@@ -1112,8 +1114,17 @@ _ACRONYMS = {"nps": "NPS", "csat": "CSAT", "aov": "AOV", "rfm": "RFM"}
 _DROP_SUFFIX = ("mean", "days", "avg")
 
 
-def _readable(feature: str, dictionary: pd.DataFrame | None) -> str:
-    """A short English name: the group prefix dropped, shares as '<what> share'."""
+def _readable(feature: str, dictionary: pd.DataFrame | None, language: str = "en") -> str:
+    """A short name: the group prefix dropped, shares as '<what> share'.
+
+    In another language, the feature's short name in that language
+    (:func:`journeylib.features.feature_short_name`); a column the feature dictionary does not
+    document (a client's own attribute) keeps the English name.
+    """
+    if language != "en":
+        short = feature_short_name(feature, language=language)
+        if short:
+            return short
     tokens = feature.split("_")
     group = None
     if dictionary is not None and "group" in dictionary.columns:
@@ -1144,12 +1155,43 @@ def _unit(feature: str, dictionary: pd.DataFrame | None) -> str:
     return "share" if "share" in feature.split("_") else ""
 
 
+#: The words of generated persona labels and descriptions per language; ``{name}`` is the
+#: feature's short name (Indonesian puts the adjective after the noun).
+_LABEL_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "high": "high {name}",
+        "low": "low {name}",
+        "typical": "Typical customers",
+        "describe": "{value} {name} (all: {overall})",
+        "average": "close to average",
+        "n/a": "n/a",
+        "days": "{value} days",
+        "day": "1 day",
+    },
+    "id": {
+        "high": "{name} tinggi",
+        "low": "{name} rendah",
+        "typical": "Pelanggan tipikal",
+        "describe": "{name} {value} (semua: {overall})",
+        "average": "mendekati rata-rata",
+        "n/a": "t/a",
+        "days": "{value} hari",
+        "day": "1 hari",
+    },
+}
+
+
+def _words(language: str) -> dict[str, str]:
+    return i18n.words(_LABEL_WORDS, language)
+
+
 def persona_labels(
     profile: pd.DataFrame,
     dictionary: pd.DataFrame | None = None,
     *,
     n_terms: int = 3,
     min_effect: float = 0.2,
+    language: str = "en",
 ) -> dict[int, str]:
     """A descriptive label per persona from its most distinguishing features.
 
@@ -1164,6 +1206,9 @@ def persona_labels(
     min_effect : float
         Features with ``|std_diff|`` below this are not named; a persona without any is
         "Typical customers".
+    language : str
+        ``en`` or ``id`` (Bahasa Indonesia: "Porsi mobile tinggi, nilai pesanan rendah", the
+        feature names of :func:`journeylib.features.feature_short_name`).
 
     Returns
     -------
@@ -1178,17 +1223,20 @@ def persona_labels(
     ...     "std_diff": [1.2, -0.5, -1.2, 0.5], "rank": [1, 2, 1, 2]})
     >>> persona_labels(prof)
     {1: 'High mobile share, low order value', 2: 'Low mobile share, high order value'}
+    >>> persona_labels(prof, language="id")[1]
+    'Porsi mobile tinggi, nilai pesanan rendah'
     """
     personas = sorted(pd.unique(profile["persona"]))
+    vocab = _words(language)
 
     def label(p: object, n: int) -> str:
         p_rows = profile[(profile["persona"] == p) & profile["std_diff"].notna()]
         p_rows = p_rows.sort_values("rank")
         p_rows = p_rows[p_rows["std_diff"].abs() >= min_effect].head(n)
         if p_rows.empty:
-            return "Typical customers"
+            return vocab["typical"]
         words = [
-            f"{'high' if d > 0 else 'low'} {_readable(f, dictionary)}"
+            vocab["high" if d > 0 else "low"].format(name=_readable(f, dictionary, language))
             for f, d in zip(p_rows["feature"], p_rows["std_diff"], strict=True)
         ]
         text = ", ".join(words)
@@ -1219,19 +1267,26 @@ def persona_labels(
     return {int(p) if isinstance(p, Integral) else p: t for p, t in out.items()}
 
 
-def _fmt(value: float, unit: str) -> str:
+def _fmt(value: float, unit: str, language: str = "en") -> str:
+    """A feature value for a sentence: shares as percentages, whole amounts with thousands
+    separators, three significant digits otherwise (Indonesian: ``1.234``, ``0,552``)."""
+    vocab = _words(language)
     u = unit.lower()
     if np.isnan(value):
-        return "n/a"
+        return vocab["n/a"]
     if u.startswith("share") or u.startswith("flag"):
-        return f"{value:.0%}"
-    if u.startswith("currency"):
-        return f"{value:,.0f}"
-    if u == "days":
-        return f"{value:.0f} days"
-    if abs(value) >= 100:  # incomes, spend, counts: whole numbers with separators, not 2.68e+04
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+        text = f"{value:.0%}"
+    elif u.startswith("currency"):
+        text = f"{value:,.0f}"
+    elif u == "days":
+        text = vocab["days"].format(value=f"{value:.0f}")
+    elif abs(value) >= 100:  # incomes, spend, counts: whole numbers with separators, not 2.68e+04
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
+    if language == "id":  # Indonesian writes 1.234,5: swap the separators
+        text = text.translate(str.maketrans(",.", ".,"))
+    return text
 
 
 def persona_descriptions(
@@ -1240,9 +1295,15 @@ def persona_descriptions(
     *,
     n_terms: int = 3,
     min_effect: float = 0.2,
+    language: str = "en",
 ) -> dict[int, str]:
     """The numbers behind each :func:`persona_labels` label: "62% marketplace share (all: 12%),
-    1.3 items per order (all: 2.1)". Same features, same order as the label."""
+    1.3 items per order (all: 2.1)". Same features, same order as the label.
+
+    ``language="id"``: "porsi marketplace 62% (semua: 12%), barang per pesanan 1,3 (semua:
+    2,1)". ``dictionary`` is the English feature dictionary (its units pick the number format).
+    """
+    vocab = _words(language)
     out = {}
     for p in sorted(pd.unique(profile["persona"])):
         rows = profile[(profile["persona"] == p) & profile["std_diff"].notna()].sort_values("rank")
@@ -1250,9 +1311,14 @@ def persona_descriptions(
         parts = []
         for r in rows.itertuples():
             unit = _unit(r.feature, dictionary)
-            name = _readable(r.feature, dictionary)
-            parts.append(f"{_fmt(r.mean, unit)} {name} (all: {_fmt(r.overall_mean, unit)})")
-        out[int(p) if isinstance(p, Integral) else p] = ", ".join(parts) or "close to average"
+            parts.append(
+                vocab["describe"].format(
+                    value=_fmt(r.mean, unit, language),
+                    name=_readable(r.feature, dictionary, language),
+                    overall=_fmt(r.overall_mean, unit, language),
+                )
+            )
+        out[int(p) if isinstance(p, Integral) else p] = ", ".join(parts) or vocab["average"]
     return out
 
 
@@ -1281,6 +1347,8 @@ def persona_cards(
     X: pd.DataFrame,  # noqa: N803
     labels: np.ndarray | pd.DataFrame,
     extra: pd.DataFrame | None = None,
+    *,
+    language: str = "en",
 ) -> pd.DataFrame:
     """One card per persona: size and the key numbers of its customers.
 
@@ -1295,6 +1363,8 @@ def persona_cards(
         More per-customer columns joined on ``customer_id`` (e.g. furthest stage, segment):
         a numeric column gives its mean, any other column ``<col>_top`` (most common value),
         ``<col>_top_share`` and ``<col>_mix`` (the three most common values with shares).
+    language : str
+        ``en`` or ``id``: the word for a missing ``extra`` value ("(missing)", "(kosong)").
 
     Returns
     -------
@@ -1338,7 +1408,10 @@ def persona_cards(
                 cards[col] = cards["persona"].map(v.astype(float).groupby(groups).mean())
                 continue
             counts = (
-                v.astype("string").fillna("(missing)").groupby(groups).value_counts(normalize=True)
+                v.astype("string")
+                .fillna(_chart_words(language)["missing"])
+                .groupby(groups)
+                .value_counts(normalize=True)
             )
             tops, shares, mixes = [], [], []
             for p in cards["persona"]:
@@ -1450,10 +1523,39 @@ def plot_selection(selection: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def plot_profile_heatmap(profile: pd.DataFrame, *, top: int = 20) -> go.Figure:
+_CHART_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "heat_hover": "%{y}, %{x}: %{z:+.2f} sd from the other customers<extra></extra>",
+        "component": "component {i} ({share} of variance)",
+        "stage_hover": "%{y}<br>furthest stage %{x}: %{z:.1%} (%{customdata} customers)"
+        "<extra></extra>",
+        "no_stage": "(no stage)",
+        "missing": "(missing)",
+    },
+    "id": {
+        "heat_hover": "%{y}, %{x}: %{z:+.2f} sd dari pelanggan lain<extra></extra>",
+        "component": "komponen {i} ({share} dari varians)",
+        "stage_hover": "%{y}<br>tahap terjauh %{x}: %{z:.1%} (%{customdata} pelanggan)"
+        "<extra></extra>",
+        "no_stage": "(tanpa tahap)",
+        "missing": "(kosong)",
+    },
+}
+
+
+def _chart_words(language: str) -> dict[str, str]:
+    return i18n.words(_CHART_WORDS, language)
+
+
+def plot_profile_heatmap(
+    profile: pd.DataFrame, *, top: int = 20, language: str = "en"
+) -> go.Figure:
     """Heatmap of :func:`profile`: standardised difference per persona (rows) and feature
-    (columns), the ``top`` features with the largest difference in any persona."""
+    (columns), the ``top`` features with the largest difference in any persona. ``language``
+    (``en`` or ``id``) is that of the hover text; the fixed titles are translated on display."""
     import plotly.graph_objects as go
+
+    words = _chart_words(language)
 
     strength = profile.assign(a=profile["std_diff"].abs()).groupby("feature")["a"].max()
     feats = strength.sort_values(ascending=False, kind="stable").head(top).index.tolist()
@@ -1472,7 +1574,7 @@ def plot_profile_heatmap(profile: pd.DataFrame, *, top: int = 20) -> go.Figure:
             zmax=lim,
             text=[[f"{v:+.2f}" for v in row] for row in z],
             texttemplate="%{text}",
-            hovertemplate="%{y}, %{x}: %{z:+.2f} sd from the other customers<extra></extra>",
+            hovertemplate=words["heat_hover"],
             colorbar={"title": "std. diff."},
         )
     )
@@ -1485,10 +1587,12 @@ def plot_profile_heatmap(profile: pd.DataFrame, *, top: int = 20) -> go.Figure:
     return fig
 
 
-def plot_persona_map(coords: pd.DataFrame) -> go.Figure:
+def plot_persona_map(coords: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Scatter of :func:`persona_map`: customers on the first two principal components,
-    coloured by persona."""
+    coloured by persona (axis titles in ``language``, ``en`` or ``id``)."""
     import plotly.graph_objects as go
+
+    words = _chart_words(language)
 
     fig = go.Figure()
     for p, part in coords.groupby("persona", sort=True):
@@ -1505,8 +1609,8 @@ def plot_persona_map(coords: pd.DataFrame) -> go.Figure:
     ev = coords.attrs.get("explained_variance", [np.nan, np.nan])
     fig.update_layout(
         title="Customers on a map of the persona space (PCA)",
-        xaxis={"title": f"component 1 ({ev[0]:.0%} of variance)"},
-        yaxis={"title": f"component 2 ({ev[1]:.0%} of variance)"},
+        xaxis={"title": words["component"].format(i=1, share=f"{ev[0]:.0%}")},
+        yaxis={"title": words["component"].format(i=2, share=f"{ev[1]:.0%}")},
         legend={"title": "persona"},
         height=480,
     )
@@ -1573,6 +1677,26 @@ def learning_spec(
     return spec.model_copy(update={"min_activity": 0.0}), n_active
 
 
+#: Roles of :func:`persona_feature_dictionary` and reasons of ``dropped_features_`` per language.
+_ROLE_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "clustered": "clustered",
+        "described": "described",
+        "selects learners": "selects learners",
+        "dropped": "dropped ({why})",
+    },
+    "id": {
+        "clustered": "dikelompokkan",
+        "described": "deskriptif",
+        "selects learners": "menentukan pelanggan yang dipelajari",
+        "dropped": "tidak dipakai ({why})",
+        "constant": "konstan",
+        "all missing": "semuanya kosong",
+        "a single value": "hanya satu nilai",
+    },
+}
+
+
 def persona_feature_dictionary(
     features: pd.DataFrame,
     inputs: pd.DataFrame,
@@ -1580,6 +1704,7 @@ def persona_feature_dictionary(
     dictionary: pd.DataFrame | None = None,
     dropped: Mapping[str, str] | None = None,
     activity_column: str | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """The feature dictionary of a persona run: every column, what it means, what it did.
 
@@ -1598,6 +1723,10 @@ def persona_feature_dictionary(
     activity_column
         ``PersonaModel.activity_column``: in the inputs to pick the customers learned from, not
         clustered on (role ``selects learners``).
+    language
+        ``en`` or ``id``: the language of ``unit``, ``description``, ``missing``
+        (:func:`journeylib.features.localise_dictionary`) and ``role`` ("dikelompokkan",
+        "deskriptif", "menentukan pelanggan yang dipelajari", "tidak dipakai (konstan)").
 
     Returns
     -------
@@ -1608,6 +1737,13 @@ def persona_feature_dictionary(
         ``selects learners`` (the activity column) or ``described`` (shown on profiles and
         cards, not clustered on).
     """
+    from journeylib.features import localise_dictionary
+
+    roles = _ROLE_WORDS.get(language)
+    if roles is None:
+        raise ValueError(f"language must be one of {sorted(_ROLE_WORDS)}, got {language!r}")
+    if dictionary is not None:
+        dictionary = localise_dictionary(dictionary, language)
     cols = [c for c in features.columns if c != ID]
     docs = (
         dictionary.set_index("name").reindex(cols)
@@ -1626,19 +1762,23 @@ def persona_feature_dictionary(
             [default if pd.isna(v) else str(v) for v in values],
             dtype="str",
         )
+    if language != "en":
+        out["group"] = pd.Series(
+            [group_name(g, language=language) for g in out["group"]], dtype="str"
+        )
     out["missing_share"] = [
         float(features[c].isna().mean()) if len(features) else float("nan") for c in cols
     ]
     fitted, dropped = set(inputs.columns), dict(dropped or {})
     out["role"] = pd.Series(
         [
-            f"dropped ({dropped[c]})"
+            roles["dropped"].format(why=roles.get(dropped[c], dropped[c]))
             if c in dropped
-            else "selects learners"
+            else roles["selects learners"]
             if c == activity_column
-            else "clustered"
+            else roles["clustered"]
             if c in fitted
-            else "described"
+            else roles["described"]
             for c in cols
         ],
         dtype="str",
@@ -1651,6 +1791,8 @@ def card_attributes(
     customer_stages: pd.DataFrame | None = None,
     *,
     max_levels: int = 12,
+    stage_labels: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """Descriptive columns for :func:`persona_cards` (``extra=``): who the personas are.
 
@@ -1665,6 +1807,11 @@ def card_attributes(
         Text and category columns with more distinct values than this are left out (a card
         shows the three most common values; a column with hundreds is an identifier or free
         text, not a description).
+    stage_labels
+        Stage name -> display label (``StageModel.labels()``): ``furthest_stage`` holds the
+        labels instead of the names.
+    language
+        ``en`` or ``id``: the text of :data:`NO_STAGE` ("(tanpa tahap)" in Indonesian).
 
     Returns
     -------
@@ -1690,8 +1837,68 @@ def card_attributes(
         stage = out[[ID]].merge(
             customer_stages[[ID, "furthest_stage"]].drop_duplicates(ID), on=ID, how="left"
         )["furthest_stage"]
-        out["furthest_stage"] = stage.astype("str").where(stage.notna(), NO_STAGE)
+        stage = stage.astype("str")
+        if stage_labels:
+            stage = stage.map(lambda v: stage_labels.get(v, v) if isinstance(v, str) else v)
+        no_stage = _chart_words(language)["no_stage"]
+        out["furthest_stage"] = stage.where(stage.notna(), no_stage).astype("str")
     return out
+
+
+#: Persona card columns (:func:`persona_cards`) as row names of the cards, per language.
+_CARD_ROWS: dict[str, dict[str, str]] = {
+    "id": {
+        "customers": "Pelanggan",
+        "share": "Porsi",
+        "orders": "Pesanan",
+        "buyers_share": "Porsi pembeli",
+        "revenue": "Pendapatan",
+        "aov": "Nilai pesanan rata-rata (AOV)",
+        "recency_days": "Hari sejak pesanan terakhir",
+        "sessions": "Sesi",
+        "events_per_session": "Event per sesi",
+        "items_per_order": "Barang per pesanan",
+        "nps": "NPS",
+        "csat": "CSAT",
+        "top_channel": "Kanal teratas",
+        "top_channel_share": "Porsi kanal teratas",
+        "top_device": "Perangkat teratas",
+        "top_device_share": "Porsi perangkat teratas",
+        "top_category": "Kategori teratas",
+        "top_category_share": "Porsi kategori teratas",
+        "{col}_top": "{col}: paling umum",
+        "{col}_top_share": "{col}: porsi yang paling umum",
+        "{col}_mix": "{col}: komposisi",
+        "furthest_stage": "Tahap terjauh",
+    },
+}
+
+
+def card_row_label(column: str, *, language: str = "en") -> str:
+    """The row name of a persona card column (:func:`persona_cards`) as a reader sees it.
+
+    English: :func:`journeylib.display.humanise` ("Buyers share", "Furthest stage top").
+    Indonesian: the card's own words; an ``extra`` attribute column keeps its name, with the
+    Indonesian word for what is shown ("Region: paling umum").
+
+    >>> card_row_label("buyers_share", language="id")
+    'Porsi pembeli'
+    >>> card_row_label("furthest_stage_mix", language="id")
+    'Tahap terjauh: komposisi'
+    """
+    from journeylib.display import humanise
+
+    rows = _CARD_ROWS.get(language)
+    if rows is None:
+        return humanise(column)
+    if column in rows:
+        return rows[column]
+    for suffix in ("_top_share", "_top", "_mix"):
+        if column.endswith(suffix) and len(column) > len(suffix):
+            col = column[: -len(suffix)]
+            name = rows.get(col, humanise(col, language))
+            return rows["{col}" + suffix].format(col=name)
+    return humanise(column)
 
 
 def _require(df: pd.DataFrame, what: str, columns: Sequence[str]) -> None:
@@ -1930,12 +2137,18 @@ def persona_stage_matrix(table: pd.DataFrame, *, value: str = "share") -> pd.Dat
 
 
 def plot_persona_stages(
-    table: pd.DataFrame, *, stage_labels: Mapping[str, str] | None = None
+    table: pd.DataFrame,
+    *,
+    stage_labels: Mapping[str, str] | None = None,
+    language: str = "en",
 ) -> go.Figure:
     """Heatmap of :func:`persona_stages`: each persona's customers by furthest stage (row
-    shares; persona 1 on top). ``stage_labels`` maps stage names to display labels."""
+    shares; persona 1 on top). ``stage_labels`` maps stage names to display labels;
+    ``language`` (``en`` or ``id``) is that of the hover text and of :data:`NO_STAGE`."""
     import plotly.graph_objects as go
 
+    words = _chart_words(language)
+    stage_labels = {NO_STAGE: words["no_stage"], **(stage_labels or {})}
     stages = table.drop_duplicates("stage").sort_values("stage_no")["stage"].tolist()
     wide = persona_stage_matrix(table)[stages]
     z = wide.to_numpy(dtype=float)
@@ -1943,7 +2156,7 @@ def plot_persona_stages(
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=[(stage_labels or {}).get(s, s) for s in stages],
+            x=[stage_labels.get(s, s) for s in stages],
             y=_persona_axis(table),
             colorscale="Greens",
             zmin=0,
@@ -1951,8 +2164,7 @@ def plot_persona_stages(
             text=[["" if np.isnan(v) else f"{v:.0%}" for v in row] for row in z],
             texttemplate="%{text}",
             customdata=counts,
-            hovertemplate="%{y}<br>furthest stage %{x}: %{z:.1%} (%{customdata} customers)"
-            "<extra></extra>",
+            hovertemplate=words["stage_hover"],
             colorbar={"title": "share of persona"},
         )
     )

@@ -288,6 +288,9 @@ _WORDS = {
         "orders": {1: "one order", "n": "{n} orders", 0: "no order yet"},
         "always": "default action",
         "bands": {"high": "high", "medium": "medium", "low": "low"},
+        "no_action": NO_ACTION,
+        "hover": "%{y}: %{x:,} customers (%{customdata[0]:.1%}), value at stake "
+        "%{customdata[1]:,.0f}<extra></extra>",
     },
     "id": {
         "stage": "tahap terjauh {v}",
@@ -304,6 +307,9 @@ _WORDS = {
         "orders": {1: "satu pesanan", "n": "{n} pesanan", 0: "belum pernah memesan"},
         "always": "tindakan bawaan",
         "bands": {"high": "tinggi", "medium": "sedang", "low": "rendah"},
+        "no_action": "(tanpa tindakan)",
+        "hover": "%{y}: %{x:,} pelanggan (%{customdata[0]:.1%}), nilai yang dipertaruhkan "
+        "%{customdata[1]:,.0f}<extra></extra>",
     },
 }
 
@@ -406,7 +412,10 @@ def next_best_actions(
     label_key = "label_id" if language == "id" else "label"
     out["action"] = action.to_numpy()
     out["action_label"] = [
-        getattr(spec.actions[a], label_key) if a in spec.actions else a for a in action
+        getattr(spec.actions[a], label_key)
+        if a in spec.actions
+        else (words["no_action"] if a == NO_ACTION else a)
+        for a in action
     ]
     out["channel"] = [spec.actions[a].channel if a in spec.actions else "" for a in action]
     out["rule"] = rule_name.to_numpy()
@@ -417,13 +426,17 @@ def next_best_actions(
     return out
 
 
-def action_summary(actions: pd.DataFrame, spec: PlaybookSpec) -> pd.DataFrame:
+def action_summary(
+    actions: pd.DataFrame, spec: PlaybookSpec, *, language: str = "en"
+) -> pd.DataFrame:
     """Customers and value at stake per action, in playbook order, unmatched last.
 
     One row per action that any customer got, plus :data:`NO_ACTION` (always listed, 0 when
     every customer matched): action, action_label, channel, customers, share, value_at_stake
     (sum of churn probability x value; NaN when nobody has a churn probability),
-    mean_churn_probability, rules (the rules that gave it).
+    mean_churn_probability, rules (the rules that gave it). ``language`` (``en``/``id``) is
+    the wording of the :data:`NO_ACTION` row's label when no customer is without an action
+    (the other labels come from ``actions``).
     """
     order = {r.action: i for i, r in reversed(list(enumerate(spec.rules)))}
     g = actions.groupby("action", sort=False)
@@ -438,7 +451,8 @@ def action_summary(actions: pd.DataFrame, spec: PlaybookSpec) -> pd.DataFrame:
         }
     )
     if NO_ACTION not in out.index:
-        out.loc[NO_ACTION] = [NO_ACTION, "", 0, np.nan, np.nan, ""]
+        no_action = _WORDS.get(language, _WORDS["en"])["no_action"]
+        out.loc[NO_ACTION] = [no_action, "", 0, np.nan, np.nan, ""]
     out = out.reset_index(names="action")
     out["share"] = out["customers"] / max(len(actions), 1)
     out["_o"] = out["action"].map(order).fillna(len(spec.rules))
@@ -448,19 +462,23 @@ def action_summary(actions: pd.DataFrame, spec: PlaybookSpec) -> pd.DataFrame:
     return out[[*cols, "mean_churn_probability", "rules"]]
 
 
-def plot_action_summary(summary: pd.DataFrame) -> go.Figure:
-    """Bar chart of :func:`action_summary`: customers per action (value at stake on hover)."""
+def plot_action_summary(summary: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Bar chart of :func:`action_summary`: customers per action (value at stake on hover).
+
+    ``language`` (``en``/``id``) words the hover text and the bar of customers without an
+    action; the title and axis title are English phrases for the display's catalogue.
+    """
     import plotly.graph_objects as go
 
+    words = _WORDS.get(language, _WORDS["en"])
     s = summary[summary["customers"] > 0]
     fig = go.Figure(
         go.Bar(
             x=s["customers"],
-            y=s["action_label"].where(s["action"] != NO_ACTION, NO_ACTION),
+            y=s["action_label"].where(s["action"] != NO_ACTION, words["no_action"]),
             orientation="h",
             customdata=np.c_[s["share"], s["value_at_stake"].fillna(0)],
-            hovertemplate="%{y}: %{x:,} customers (%{customdata[0]:.1%}), value at stake "
-            "%{customdata[1]:,.0f}<extra></extra>",
+            hovertemplate=words["hover"],
             marker_color="#0B6E4F",
         )
     )

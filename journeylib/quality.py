@@ -7,6 +7,8 @@ non-fatal issues come from the ingest manifest written by :func:`journeylib.io.p
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from journeylib.engine import Engine
@@ -56,13 +58,75 @@ def table_overview(engine: Engine, manifest: dict) -> pd.DataFrame:
     return out
 
 
-def issues(manifest: dict) -> pd.DataFrame:
-    """One row per non-fatal issue found at ingest (duplicates dropped, labels mapped, ...)."""
+def issues(manifest: dict, *, language: str = "en") -> pd.DataFrame:
+    """One row per non-fatal issue found at ingest (duplicates dropped, labels mapped, ...).
+
+    ``language="id"`` writes the ``check`` and ``action`` texts in Bahasa Indonesia
+    (:func:`issue_text`); table and column names stay as they are.
+    """
     cols = ["table", "column", "check", "count", "action"]
     notices = manifest.get("notices", [])
     if not notices:
         return pd.DataFrame(columns=cols)
-    return pd.DataFrame(notices)[cols].sort_values(["table", "check"], ignore_index=True)
+    out = pd.DataFrame(notices)[cols].sort_values(["table", "check"], ignore_index=True)
+    if language != "en":
+        out["check"] = [issue_text(v, language=language) for v in out["check"]]
+        out["action"] = [issue_text(v, language=language) for v in out["action"]]
+    return out
+
+
+#: The check and action texts of the ingest notices (journeylib.io, journeylib.coltypes) in
+#: Bahasa Indonesia: (pattern of the English text, template of the translation). ``{0}`` is the
+#: pattern's group: a column or label name, a quoted value or a separator, kept as it is except
+#: for the column words of :data:`_COLUMN_WORDS`.
+_ISSUE_TEXT_ID: tuple[tuple[str, str], ...] = (
+    (r"customers found only in activity tables", "pelanggan yang hanya ada di tabel aktivitas"),
+    (r"duplicate rows", "baris duplikat"),
+    (r"unknown (\w+) label", "label {0} tidak dikenal"),
+    (r"missing (\w+)", "{0} kosong"),
+    (r"e-mail or phone number in free text", "alamat e-mail atau nomor telepon dalam teks bebas"),
+    (r"outside the configured window", "di luar jendela waktu yang dikonfigurasi"),
+    (r"blank value", "nilai kosong"),
+    (r"not a number", "bukan angka"),
+    (r"not a whole number", "bukan bilangan bulat"),
+    (r"not a yes/no value", "bukan nilai ya/tidak"),
+    (r"unparseable date", "tanggal tidak dapat dibaca"),
+    (r"every decimal part has three digits", "setiap bagian desimal terdiri atas tiga digit"),
+    (r"no source in the config", "tidak ada sumber di konfigurasi"),
+    (r"dropped", "dihapus"),
+    (r"mapped to ('[^']*')", "dipetakan ke {0}"),
+    (r"set to ('[^']*')", "diisi {0}"),
+    (r"added \(first_seen = first activity\)", "ditambahkan (first_seen = aktivitas pertama)"),
+    (r"redacted", "disamarkan"),
+    (r"set to missing", "dikosongkan"),
+    (r"read as missing", "dibaca sebagai kosong"),
+    (
+        r"read with ('[^']*') as decimal separator; check `decimal:` on this source",
+        "dibaca dengan {0} sebagai pemisah desimal; periksa `decimal:` pada sumber ini",
+    ),
+    (r"written empty", "ditulis sebagai tabel kosong"),
+)
+_COLUMN_WORDS = {"id": {"channel": "kanal", "device": "perangkat"}}
+
+
+def issue_text(text: str, *, language: str = "en") -> str:
+    """A notice's check or action text in ``language`` (``en`` or ``id``).
+
+    Texts the catalogue does not know are returned unchanged.
+
+    >>> issue_text("unknown channel label", language="id")
+    'label kanal tidak dikenal'
+    >>> issue_text("mapped to 'other'", language="id")
+    "dipetakan ke 'other'"
+    """
+    if language == "en" or not isinstance(text, str):
+        return text
+    words = _COLUMN_WORDS.get(language, {})
+    for pattern, template in _ISSUE_TEXT_ID if language == "id" else ():
+        m = re.fullmatch(pattern, text.strip())
+        if m:
+            return template.format(*(words.get(g, g) for g in m.groups()))
+    return text
 
 
 def unknown_labels(manifest: dict) -> pd.DataFrame:
@@ -153,57 +217,133 @@ def label_mix(engine: Engine, column: str) -> pd.DataFrame:
     )
 
 
+_SUMMARY_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "customers": "{n} customers.",
+        "events": "{n} events from {c} customers between {first} and {last} (UTC).",
+        "no_events": "No web or app events: the analyses that need them have nothing to show.",
+        "orders": "{n} order lines from {c} customers.",
+        "dropped": "{dropped} of {read} raw rows were dropped ({share}); every other issue was "
+        "repaired in place and is listed below.",
+        "coverage": "{share} of {table} records ({source} ids) were matched to a known customer; "
+        "{unmatched} {source} ids stayed anonymous.",
+        "volume": "{days} days covered; {quiet} days without any session.",
+    },
+    "id": {
+        "customers": "{n} pelanggan.",
+        "events": "{n} event dari {c} pelanggan antara {first} dan {last} (UTC).",
+        "no_events": "Tidak ada event web atau aplikasi: analisis yang membutuhkannya tidak "
+        "memiliki apa pun untuk ditampilkan.",
+        "orders": "{n} baris pesanan dari {c} pelanggan.",
+        "dropped": "{dropped} dari {read} baris mentah dihapus ({share}); setiap masalah lain "
+        "diperbaiki di tempat dan dicantumkan di bawah.",
+        "coverage": "{share} catatan {table} (id {source}) cocok dengan pelanggan yang dikenal; "
+        "{unmatched} id {source} tetap anonim.",
+        "volume": "{days} hari tercakup; {quiet} hari tanpa sesi sama sekali.",
+    },
+}
+#: Table names as the Indonesian sentences say them.
+_TABLE_WORDS = {"id": {"events": "event", "orders": "pesanan", "feedback": "umpan balik"}}
+
+
+def _st(report, key: str, **values: object) -> str:  # noqa: ANN001 - ReportSpec or None
+    language = getattr(report, "language", "en")
+    return _SUMMARY_TEXT.get(language, _SUMMARY_TEXT["en"])[key].format(**values)
+
+
 def summary(
     overview: pd.DataFrame, issue_table: pd.DataFrame, coverage: pd.DataFrame, report=None
 ) -> list[str]:  # noqa: ANN001 - ReportSpec
-    """Sentences that summarise the data quality, each computed from the tables above."""
+    """Sentences that summarise the data quality, each computed from the tables above.
+
+    Written in ``report.language`` (``en`` or ``id``); ``issue_table`` is :func:`issues` in
+    English (its ``action`` "dropped" is counted).
+    """
     from journeylib.display import fmt_number, fmt_pct
 
     ov = overview.set_index("table")
     lines = []
     if "customers" in ov.index:
-        lines.append(f"{fmt_number(ov.loc['customers', 'rows_kept'], report)} customers.")
+        lines.append(
+            _st(report, "customers", n=fmt_number(ov.loc["customers", "rows_kept"], report))
+        )
     if "events" in ov.index and ov.loc["events", "rows_kept"] > 0:
         e = ov.loc["events"]
         lines.append(
-            f"{fmt_number(e['rows_kept'], report)} events from {fmt_number(e['customers'], report)} "
-            f"customers between {e['first']:%Y-%m-%d} and {e['last']:%Y-%m-%d} (UTC)."
+            _st(
+                report,
+                "events",
+                n=fmt_number(e["rows_kept"], report),
+                c=fmt_number(e["customers"], report),
+                first=f"{e['first']:%Y-%m-%d}",
+                last=f"{e['last']:%Y-%m-%d}",
+            )
         )
     elif "events" in ov.index:
-        lines.append("No web or app events: the analyses that need them have nothing to show.")
+        lines.append(_st(report, "no_events"))
     if "orders" in ov.index and ov.loc["orders", "rows_kept"] > 0:
         o = ov.loc["orders"]
         lines.append(
-            f"{fmt_number(o['rows_kept'], report)} order lines from "
-            f"{fmt_number(o['customers'], report)} customers."
+            _st(
+                report,
+                "orders",
+                n=fmt_number(o["rows_kept"], report),
+                c=fmt_number(o["customers"], report),
+            )
         )
     dropped = issue_table.loc[issue_table["action"].eq("dropped"), "count"].sum()
     read = pd.to_numeric(ov["rows_read"], errors="coerce").sum()
     lines.append(
-        f"{fmt_number(dropped, report)} of {fmt_number(read, report)} raw rows were dropped "
-        f"({fmt_pct(dropped / read if read else float('nan'), report)}); every other issue was "
-        "repaired in place and is listed below."
+        _st(
+            report,
+            "dropped",
+            dropped=fmt_number(dropped, report),
+            read=fmt_number(read, report),
+            share=fmt_pct(dropped / read if read else float("nan"), report),
+        )
     )
+    words = _TABLE_WORDS.get(getattr(report, "language", "en"), {})
     for row in coverage.itertuples():
         lines.append(
-            f"{fmt_pct(row.matched_share, report)} of {row.table} records ({row.source} ids) were "
-            f"matched to a known customer; {fmt_number(row.unmatched_ids, report)} "
-            f"{row.source} ids stayed anonymous."
+            _st(
+                report,
+                "coverage",
+                share=fmt_pct(row.matched_share, report),
+                table=words.get(row.table, row.table),
+                source=row.source,
+                unmatched=fmt_number(row.unmatched_ids, report),
+            )
         )
     return lines
 
 
-def plot_daily_volume(daily: pd.DataFrame):  # noqa: ANN201 - plotly Figure
-    """Line chart of :func:`daily_volume`: sessions and orders per day."""
+def volume_summary(daily: pd.DataFrame, report=None) -> str:  # noqa: ANN001 - ReportSpec
+    """How many days :func:`daily_volume` covers and how many of them have no session, in
+    ``report.language``.
+
+    >>> volume_summary(pd.DataFrame({"sessions": [3, 0, 2]}))
+    '3 days covered; 1 days without any session.'
+    """
+    quiet = int((daily["sessions"] == 0).sum())
+    return _st(report, "volume", days=len(daily), quiet=quiet)
+
+
+_VOLUME_WORDS = {"en": ("sessions", "orders"), "id": ("sesi", "pesanan")}
+
+
+def plot_daily_volume(daily: pd.DataFrame, *, language: str = "en"):  # noqa: ANN201 - plotly Figure
+    """Line chart of :func:`daily_volume`: sessions and orders per day (trace and axis names in
+    ``language``, ``en`` or ``id``; the title is translated on display)."""
     import plotly.graph_objects as go
 
+    sessions, orders = _VOLUME_WORDS.get(language, _VOLUME_WORDS["en"])
     fig = go.Figure()
-    fig.add_scatter(x=daily["day"], y=daily["sessions"], name="sessions", mode="lines")
-    fig.add_scatter(x=daily["day"], y=daily["orders"], name="orders", mode="lines", yaxis="y2")
+    fig.add_scatter(x=daily["day"], y=daily["sessions"], name=sessions, mode="lines")
+    fig.add_scatter(x=daily["day"], y=daily["orders"], name=orders, mode="lines", yaxis="y2")
     fig.update_layout(
         title="Sessions and orders per day",
-        yaxis={"title": "sessions", "rangemode": "tozero"},
-        yaxis2={"title": "orders", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        yaxis={"title": sessions, "rangemode": "tozero"},
+        yaxis2={"title": orders, "overlaying": "y", "side": "right", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 60, "t": 50, "b": 40},
         height=380,
@@ -211,8 +351,23 @@ def plot_daily_volume(daily: pd.DataFrame):  # noqa: ANN201 - plotly Figure
     return fig
 
 
-def plot_mix(mix: pd.DataFrame, column: str):  # noqa: ANN201 - plotly Figure
-    """Horizontal bar chart of :func:`label_mix`: share of events per label."""
+_MIX_TITLES = {
+    "en": {
+        "channel": "Events by channel",
+        "device": "Events by device",
+        "event": "Events by event",
+    },
+    "id": {
+        "channel": "Event per kanal",
+        "device": "Event per perangkat",
+        "event": "Event per nama event",
+    },
+}
+
+
+def plot_mix(mix: pd.DataFrame, column: str, *, language: str = "en"):  # noqa: ANN201 - plotly Figure
+    """Horizontal bar chart of :func:`label_mix`: share of events per label (title in
+    ``language``, ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     data = mix.sort_values("events")
@@ -225,8 +380,9 @@ def plot_mix(mix: pd.DataFrame, column: str):  # noqa: ANN201 - plotly Figure
             textposition="auto",
         )
     )
+    titles = _MIX_TITLES.get(language, _MIX_TITLES["en"])
     fig.update_layout(
-        title=f"Events by {column}",
+        title=titles.get(column, f"Events by {column}"),
         xaxis={"tickformat": ".0%"},
         margin={"l": 120, "r": 20, "t": 50, "b": 40},
         height=80 + 28 * len(data),

@@ -333,8 +333,46 @@ def lifecycle(
     return long[list(_LIFECYCLE_COLUMNS)].sort_values(["period", "status"], ignore_index=True)
 
 
-def plot_cohort_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
-    """Heatmap of :func:`cohort_retention`: cohorts down, offsets across, unobserved cells blank."""
+#: Chart text in each report language.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "retained": "retained",
+        "cohort_title": "Cohort retention (blank: not yet observed)",
+        "offset": "periods since first purchase",
+        "cohort": "cohort (first purchase)",
+        "life_title": "Buyers by lifecycle status per period (dormant below zero)",
+        "period": "period",
+        "customers": "customers",
+        "new": "new",
+        "returning": "returning",
+        "resurrected": "resurrected",
+        "dormant": "dormant",
+    },
+    "id": {
+        "retained": "retensi",
+        "cohort_title": "Retensi kohort (kosong: belum teramati)",
+        "offset": "periode sejak pembelian pertama",
+        "cohort": "kohort (pembelian pertama)",
+        "life_title": "Pembeli menurut status siklus hidup per periode (tidak aktif di bawah nol)",
+        "period": "periode",
+        "customers": "pelanggan",
+        "new": "baru",
+        "returning": "berulang",
+        "resurrected": "aktif kembali",
+        "dormant": "tidak aktif",
+    },
+}
+
+
+def _t(language: str, key: str) -> str:
+    return _TEXT.get(language, _TEXT["en"])[key]
+
+
+def plot_cohort_heatmap(
+    table: pd.DataFrame, *, title: str | None = None, language: str = "en"
+) -> go.Figure:
+    """Heatmap of :func:`cohort_retention`: cohorts down, offsets across, unobserved cells blank
+    (text in ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     grid = table.pivot(index="cohort", columns="offset", values="rate")
@@ -352,21 +390,22 @@ def plot_cohort_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.
             zmin=0,
             zmax=1,
             hoverongaps=False,
-            colorbar={"title": "retained", "tickformat": ".0%"},
+            colorbar={"title": _t(language, "retained"), "tickformat": ".0%"},
         )
     )
     fig.update_layout(
-        title=title or "Cohort retention (blank: not yet observed)",
-        xaxis={"title": "periods since first purchase", "dtick": 1},
-        yaxis={"title": "cohort (first purchase)", "autorange": "reversed", "type": "category"},
+        title=title or _t(language, "cohort_title"),
+        xaxis={"title": _t(language, "offset"), "dtick": 1},
+        yaxis={"title": _t(language, "cohort"), "autorange": "reversed", "type": "category"},
         margin={"l": 100, "r": 20, "t": 50, "b": 50},
         height=160 + 24 * len(labels),
     )
     return fig
 
 
-def plot_lifecycle(table: pd.DataFrame) -> go.Figure:
-    """Stacked bars of :func:`lifecycle`: active statuses up, dormant buyers drawn below zero."""
+def plot_lifecycle(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Stacked bars of :func:`lifecycle`: active statuses up, dormant buyers drawn below zero
+    (text, status names included, in ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     colors = {"new": "#2a9d8f", "returning": "#264653", "resurrected": "#e9c46a"}
@@ -378,16 +417,18 @@ def plot_lifecycle(table: pd.DataFrame) -> go.Figure:
         fig.add_bar(
             x=part["period"],
             y=sign * part["customers"],
-            name=status,
+            name=_t(language, status),
             marker_color=colors[status],
             customdata=part["customers"],
-            hovertemplate="%{x|%Y-%m-%d}: %{customdata:,} " + status + "<extra></extra>",
+            hovertemplate="%{x|%Y-%m-%d}: %{customdata:,} "
+            + _t(language, status)
+            + "<extra></extra>",
         )
     fig.update_layout(
-        title="Buyers by lifecycle status per period (dormant below zero)",
+        title=_t(language, "life_title"),
         barmode="relative",
-        xaxis={"title": "period"},
-        yaxis={"title": "customers"},
+        xaxis={"title": _t(language, "period")},
+        yaxis={"title": _t(language, "customers")},
         legend={"orientation": "h", "y": -0.2},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=400,

@@ -632,8 +632,17 @@ def _execute(
     cwd: Path,
     kernel_log: Path,
     timeout: int | None = None,
+    language: str = "en",
 ) -> None:
+    import nbformat
     import papermill as pm
+
+    from journeylib.i18n import SOURCE_LANGUAGE, translate_notebook
+
+    notebook: Any = str(source)
+    if language != SOURCE_LANGUAGE:  # the Markdown in the report language (journeylib.i18n)
+        nb = nbformat.read(str(source), as_version=4)
+        notebook = translate_notebook(nb, language, name=source.stem)
 
     noise = _PapermillNoise()
     loggers = [logging.getLogger("papermill"), logging.getLogger("papermill.translators")]
@@ -643,7 +652,7 @@ def _execute(
     try:
         with kernel_log.open("wb") as log_file:
             pm.execute_notebook(
-                str(source),
+                notebook,
                 str(executed),
                 parameters=parameters,
                 kernel_name=KERNEL_NAME,
@@ -859,6 +868,7 @@ def _run(
                     cwd,
                     staging / "logs" / f"{name}.kernel.log",
                     timeout,
+                    config.report.language,
                 )
             except Exception as exc:
                 nb_run.status = "failed"
@@ -977,9 +987,12 @@ def _publish_latest(reports_dir: Path, run_dir: Path) -> None:
 
 
 def _subtitle(config: Config, run_id: str, as_of: dt.date | None) -> str:
-    parts = [config.client, f"run {run_id}"]
+    from journeylib.report import labels
+
+    words = labels(config.report.language)
+    parts = [config.client, f"{words['run']} {run_id}"]
     if as_of:
-        parts.append(f"as of {as_of.isoformat()}")
+        parts.append(f"{words['as_of']} {as_of.isoformat()}")
     return " · ".join(parts)
 
 

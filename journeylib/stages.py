@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -65,6 +65,30 @@ DEFAULT_STAGES: tuple[StageRule, ...] = (
 )
 
 START, EXIT, ACTIVE = "(start)", "(exit)", "(active)"
+#: The pseudo-stages of the transition matrix in Bahasa Indonesia.
+_SPECIAL_ID = {START: "(awal)", EXIT: "(keluar)", ACTIVE: "(masih aktif)"}
+
+#: Chart text in each report language.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "reach_title": "Customers reaching each stage",
+        "customers": "customers",
+        "moves_title": "Stage transitions (share of moves out of each stage)",
+        "to": "to",
+        "from": "from",
+    },
+    "id": {
+        "reach_title": "Pelanggan yang mencapai setiap tahap",
+        "customers": "pelanggan",
+        "moves_title": "Perpindahan tahap (porsi perpindahan keluar dari setiap tahap)",
+        "to": "ke",
+        "from": "dari",
+    },
+}
+
+
+def _t(language: str, key: str) -> str:
+    return _TEXT.get(language, _TEXT["en"])[key]
 
 
 @dataclass(frozen=True)
@@ -95,12 +119,15 @@ class StageModel:
         return [r.name for r in self.rules]
 
     def label(self, name: str) -> str:
-        """The display label of a stage (Bahasa Indonesia when the language is ``id``)."""
+        """The display label of a stage (Bahasa Indonesia when the language is ``id``, also for
+        the pseudo-stages ``(start)``, ``(exit)`` and ``(active)``)."""
         for r in self.rules:
             if r.name == name:
                 if self.language == "id" and r.label_id:
                     return r.label_id
                 return r.label or r.name.replace("_", " ").capitalize()
+        if self.language == "id":
+            return _SPECIAL_ID.get(name, name)
         return name
 
     def labels(self) -> dict[str, str]:
@@ -492,11 +519,18 @@ def dwell_summary(stages: pd.DataFrame, model: StageModel | None = None) -> pd.D
 
 
 # ---- plots (draw only what the tables hold) ------------------------------------------------
-def plot_stage_conversion(conv: pd.DataFrame, model: StageModel | None = None):  # noqa: ANN201
-    """Bar chart of customers reaching each stage, labelled with the share of all customers."""
+def plot_stage_conversion(  # noqa: ANN201
+    conv: pd.DataFrame, model: StageModel | None = None, *, language: str | None = None
+):
+    """Bar chart of customers reaching each stage, labelled with the share of all customers.
+
+    Text is in ``language`` (default: the model's language, ``en`` or ``id``).
+    """
     import plotly.graph_objects as go
 
     model = model or StageModel()
+    language = language or model.language
+    model = replace(model, language=language)
     fig = go.Figure(
         go.Bar(
             x=[model.label(s) for s in conv["stage"]],
@@ -506,19 +540,26 @@ def plot_stage_conversion(conv: pd.DataFrame, model: StageModel | None = None): 
         )
     )
     fig.update_layout(
-        title="Customers reaching each stage",
-        yaxis_title="customers",
+        title=_t(language, "reach_title"),
+        yaxis_title=_t(language, "customers"),
         height=380,
         margin={"t": 50, "b": 40},
     )
     return fig
 
 
-def plot_transition_matrix(transitions: pd.DataFrame, model: StageModel | None = None):  # noqa: ANN201
-    """Heatmap of transition probabilities (rows: from, columns: to)."""
+def plot_transition_matrix(  # noqa: ANN201
+    transitions: pd.DataFrame, model: StageModel | None = None, *, language: str | None = None
+):
+    """Heatmap of transition probabilities (rows: from, columns: to).
+
+    Text is in ``language`` (default: the model's language, ``en`` or ``id``).
+    """
     import plotly.graph_objects as go
 
     model = model or StageModel()
+    language = language or model.language
+    model = replace(model, language=language)
     order_from = [START, *model.names]
     order_to = [*model.names, EXIT, ACTIVE]
     wide = transition_matrix(transitions).reindex(index=order_from, columns=order_to).fillna(0.0)
@@ -537,9 +578,9 @@ def plot_transition_matrix(transitions: pd.DataFrame, model: StageModel | None =
         )
     )
     fig.update_layout(
-        title="Stage transitions (share of moves out of each stage)",
-        xaxis_title="to",
-        yaxis_title="from",
+        title=_t(language, "moves_title"),
+        xaxis_title=_t(language, "to"),
+        yaxis_title=_t(language, "from"),
         yaxis_autorange="reversed",
         height=420,
         margin={"t": 50},

@@ -708,18 +708,40 @@ def _rgba(color: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha})"
 
 
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Retention (Kaplan-Meier) with {level} confidence bands",
+        "hover": "{name}<br>time %{{x}}: %{{y:.1%}} surviving<br>{level} band "
+        "%{{customdata[1]:.1%}}-%{{customdata[2]:.1%}}<br>at risk %{{customdata[0]:,}}"
+        "<extra></extra>",
+    },
+    "id": {
+        "title": "Retensi (Kaplan-Meier) dengan selang kepercayaan {level}",
+        "hover": "{name}<br>waktu %{{x}}: %{{y:.1%}} masih aktif<br>selang {level} "
+        "%{{customdata[1]:.1%}}-%{{customdata[2]:.1%}}<br>masih diamati %{{customdata[0]:,}}"
+        "<extra></extra>",
+    },
+}
+
+
 def plot_survival(
     table: pd.DataFrame,
     *,
     title: str | None = None,
     time_label: str = "time since start",
     bands: bool = True,
+    language: str = "en",
 ) -> go.Figure:
     """Step curves of a :func:`kaplan_meier` table, one per group, with shaded bands.
 
     Every curve starts at (0, 1) (or at its first time when that is negative) and ends at the
     group's last row; the band is drawn where it is defined (not where survival is 0).
+    ``language`` (``en`` or ``id``) is that of the default title and the hover text; a given
+    ``title``, ``time_label`` and the axis titles are translated on display.
     """
+    if language not in _PLOT_TEXT:
+        raise ValueError(f"language must be one of {sorted(_PLOT_TEXT)}, got {language!r}")
+    words = _PLOT_TEXT[language]
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
@@ -752,15 +774,11 @@ def plot_survival(
             legendgroup=name,
             line={"color": color, "shape": "hv", "width": 2},
             customdata=np.column_stack([risk, cols["lower"], cols["upper"]]),
-            hovertemplate=(
-                f"{name}<br>time %{{x}}: %{{y:.1%}} surviving<br>"
-                f"{level:.0%} band %{{customdata[1]:.1%}}-%{{customdata[2]:.1%}}"
-                "<br>at risk %{customdata[0]:,}<extra></extra>"
-            ),
+            hovertemplate=words["hover"].format(name=name, level=f"{level:.0%}"),
         )
     group_name = table.attrs.get("group_name")
     fig.update_layout(
-        title=title or "Retention (Kaplan-Meier) with " + f"{level:.0%} confidence bands",
+        title=title or words["title"].format(level=f"{level:.0%}"),
         xaxis={"title": time_label, "rangemode": "tozero"},
         yaxis={"title": "share still active", "tickformat": ".0%", "range": [0, 1.02]},
         legend={"title": {"text": group_name or ""}},

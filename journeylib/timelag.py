@@ -256,14 +256,47 @@ def time_lag_summary(
     return out.reset_index() if group else out.reset_index(drop=True)
 
 
-def plot_time_lag(table: pd.DataFrame) -> go.Figure:
-    """Bars of :func:`time_lag`: share of conversions per day bucket (one colour per group)."""
-    return _plot_distribution(table, "Days from first touch to conversion", "days")
+#: Chart text in each report language.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "lag_title": "Days from first touch to conversion",
+        "days": "days",
+        "length_title": "Path length to conversion",
+        "touches": "touches in the path",
+        "share": "share of conversions",
+        "all": "all conversions",
+        "hover": "%{x}: %{y:.1%} (%{customdata:,} conversions)<extra></extra>",
+    },
+    "id": {
+        "lag_title": "Hari dari sentuhan pertama hingga konversi",
+        "days": "hari",
+        "length_title": "Panjang jalur hingga konversi",
+        "touches": "sentuhan dalam jalur",
+        "share": "porsi konversi",
+        "all": "semua konversi",
+        "hover": "%{x}: %{y:.1%} (%{customdata:,} konversi)<extra></extra>",
+    },
+}
 
 
-def plot_path_length(table: pd.DataFrame) -> go.Figure:
-    """Bars of :func:`path_length`: share of conversions per path-length bucket."""
-    return _plot_distribution(table, "Path length to conversion", "touches in the path")
+def _t(language: str, key: str) -> str:
+    return _TEXT.get(language, _TEXT["en"])[key]
+
+
+def plot_time_lag(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Bars of :func:`time_lag`: share of conversions per day bucket (one colour per group);
+    text in ``language`` (``en`` or ``id``)."""
+    return _plot_distribution(
+        table, _t(language, "lag_title"), _t(language, "days"), language=language
+    )
+
+
+def plot_path_length(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Bars of :func:`path_length`: share of conversions per path-length bucket; text in
+    ``language`` (``en`` or ``id``)."""
+    return _plot_distribution(
+        table, _t(language, "length_title"), _t(language, "touches"), language=language
+    )
 
 
 def lag_bucket(days: float) -> str:
@@ -342,25 +375,27 @@ def _distribution(
     return out
 
 
-def _plot_distribution(table: pd.DataFrame, title: str, xtitle: str) -> go.Figure:
+def _plot_distribution(
+    table: pd.DataFrame, title: str, xtitle: str, *, language: str = "en"
+) -> go.Figure:
     import plotly.graph_objects as go
 
     group = next((c for c in table.columns[: list(table.columns).index("bucket")]), None)
     fig = go.Figure()
-    parts = table.groupby(group, sort=True) if group else [("all conversions", table)]
+    parts = table.groupby(group, sort=True) if group else [(_t(language, "all"), table)]
     for name, part in parts:
         fig.add_bar(
             x=part["bucket"].astype(str),
             y=part["share"],
             name=str(name[0] if isinstance(name, tuple) else name),
             customdata=part["conversions"],
-            hovertemplate="%{x}: %{y:.1%} (%{customdata:,} conversions)<extra></extra>",
+            hovertemplate=_t(language, "hover"),
         )
     fig.update_layout(
         title=title,
         barmode="group",
         xaxis={"title": xtitle, "type": "category"},
-        yaxis={"title": "share of conversions", "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"title": _t(language, "share"), "tickformat": ".0%", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
         showlegend=group is not None,
         margin={"l": 60, "r": 20, "t": 50, "b": 40},

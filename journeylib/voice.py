@@ -1092,21 +1092,76 @@ def _group_column(table: pd.DataFrame, by: str | None) -> str:
     return cols[0]
 
 
+# Chart text built from data, in the report language; fixed titles stay English here and are
+# translated by the display's phrase catalogue (journeylib.i18n).
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "nps_by": "NPS by {dim} (95% interval; pale: few answers)",
+        "nps_hover": "%{x}: NPS %{y:.0f} (%{customdata[1]:.0f} to %{customdata[2]:.0f}), "
+        "%{customdata[0]} answers<extra></extra>",
+        "trend_nps_hover": "%{x|%Y-%m-%d}: NPS %{y:.0f}, %{customdata} answers<extra></extra>",
+        "trend_share_hover": "%{x|%Y-%m-%d}: %{y:.0%}, %{customdata} answers<extra></extra>",
+        "drivers_hover": "%{y}: lift %{x:.1f}; before %{customdata[0]:.0%} of detractors vs "
+        "%{customdata[1]:.0%} of promoters (%{customdata[2]} answers)<extra></extra>",
+    },
+    "id": {
+        "nps_by": "NPS per {dim} (selang kepercayaan 95%; pucat: sedikit jawaban)",
+        "nps_hover": "%{x}: NPS %{y:.0f} (%{customdata[1]:.0f} sampai %{customdata[2]:.0f}), "
+        "%{customdata[0]} jawaban<extra></extra>",
+        "trend_nps_hover": "%{x|%Y-%m-%d}: NPS %{y:.0f}, %{customdata} jawaban<extra></extra>",
+        "trend_share_hover": "%{x|%Y-%m-%d}: %{y:.0%}, %{customdata} jawaban<extra></extra>",
+        "drivers_hover": "%{y}: lift %{x:.1f}; sebelum %{customdata[0]:.0%} detraktor vs "
+        "%{customdata[1]:.0%} promotor (%{customdata[2]} jawaban)<extra></extra>",
+    },
+}
+#: The dimensions of :func:`satisfaction_by` in words (chart titles and axes).
+_DIMENSIONS: dict[str, dict[str, str]] = {
+    "en": {},
+    "id": {
+        "stage": "tahap",
+        "touchpoint": "titik sentuh",
+        "channel": "kanal",
+        "device": "perangkat",
+        "persona": "persona",
+        "period": "periode",
+    },
+}
+
+
+def _plot_text(language: str, key: str, **values: object) -> str:
+    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key]
+    return text.format(**values) if values else text
+
+
+def _dimension(name: str, language: str) -> str:
+    return _DIMENSIONS.get(language, {}).get(name, name)
+
+
 def plot_nps_by(
-    table: pd.DataFrame, *, by: str | None = None, title: str | None = None
+    table: pd.DataFrame,
+    *,
+    by: str | None = None,
+    title: str | None = None,
+    language: str = "en",
+    labels: dict[str, str] | None = None,
 ) -> go.Figure:
     """Bars of NPS per group with their confidence intervals (the nps rows of
-    :func:`satisfaction_by`); small groups drawn pale."""
+    :func:`satisfaction_by`); small groups drawn pale.
+
+    ``language`` (``en``/``id``) writes the default title, the axis title and the hover text;
+    ``labels`` renames groups (e.g. stage names to their labels; the others stay as they are).
+    """
     import plotly.graph_objects as go
 
     col = _group_column(table, by)
     t = table.loc[table["kind"].eq("nps")] if "kind" in table.columns else table
     label = t["persona_label"] if col == "persona" and "persona_label" in t else t[col]
-    labels = label.astype("string").fillna(UNKNOWN).tolist()
+    rename = labels or {}
+    groups = [rename.get(v, v) for v in label.astype("string").fillna(UNKNOWN).tolist()]
     small = t["small"].to_numpy(dtype=bool) if "small" in t else np.zeros(len(t), bool)
     fig = go.Figure(
         go.Bar(
-            x=labels,
+            x=groups,
             y=t["nps"],
             error_y={
                 "type": "data",
@@ -1116,13 +1171,13 @@ def plot_nps_by(
             },
             marker={"color": np.where(small, "#B8C4BF", "#0B6E4F").tolist()},
             customdata=np.c_[t["n"].to_numpy(), t["nps_low"], t["nps_high"]],
-            hovertemplate="%{x}: NPS %{y:.0f} (%{customdata[1]:.0f} to %{customdata[2]:.0f}), "
-            "%{customdata[0]} answers<extra></extra>",
+            hovertemplate=_plot_text(language, "nps_hover"),
         )
     )
+    dim = _dimension(col, language)
     fig.update_layout(
-        title=title or f"NPS by {col} (95% interval; pale: few answers)",
-        xaxis_title=col,
+        title=title or _plot_text(language, "nps_by", dim=dim),
+        xaxis_title=dim,
         yaxis={"title": "NPS (points)", "range": [-100, 100], "zeroline": True},
         height=400,
         margin={"l": 60, "r": 20, "t": 50, "b": 60},
@@ -1130,9 +1185,11 @@ def plot_nps_by(
     return fig
 
 
-def plot_satisfaction_over_time(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+def plot_satisfaction_over_time(
+    table: pd.DataFrame, *, title: str | None = None, language: str = "en"
+) -> go.Figure:
     """NPS per period with its interval band (left axis) and the top-2-box share of CSAT and
-    reviews (right axis), from :func:`satisfaction_over_time`."""
+    reviews (right axis), from :func:`satisfaction_over_time`; hover text in ``language``."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -1147,7 +1204,7 @@ def plot_satisfaction_over_time(table: pd.DataFrame, *, title: str | None = None
         fig.add_scatter(
             x=nps["period"], y=nps["nps"], mode="lines+markers", name="NPS",
             line={"color": "#0B6E4F"}, customdata=nps["n"],
-            hovertemplate="%{x|%Y-%m-%d}: NPS %{y:.0f}, %{customdata} answers<extra></extra>",
+            hovertemplate=_plot_text(language, "trend_nps_hover"),
         )  # fmt: skip
     for kind, color in (("csat", "#C05621"), ("review", "#2B6CB0")):
         part = table.loc[table["kind"].eq(kind)]
@@ -1156,7 +1213,7 @@ def plot_satisfaction_over_time(table: pd.DataFrame, *, title: str | None = None
                 x=part["period"], y=part["top2_share"], mode="lines+markers", yaxis="y2",
                 name=f"{kind.upper() if kind == 'csat' else 'reviews'}: share 4-5",
                 line={"color": color, "dash": "dot"}, customdata=part["n"],
-                hovertemplate="%{x|%Y-%m-%d}: %{y:.0%}, %{customdata} answers<extra></extra>",
+                hovertemplate=_plot_text(language, "trend_share_hover"),
             )  # fmt: skip
     fig.update_layout(
         title=title or "Satisfaction over time",
@@ -1177,10 +1234,11 @@ def plot_satisfaction_over_time(table: pd.DataFrame, *, title: str | None = None
 
 
 def plot_detractor_drivers(
-    table: pd.DataFrame, *, top: int = 10, title: str | None = None
+    table: pd.DataFrame, *, top: int = 10, title: str | None = None, language: str = "en"
 ) -> go.Figure:
     """Horizontal bars of the lift of the ``top`` supported events of
-    :func:`detractor_drivers` with their intervals (log scale; 1 = no difference)."""
+    :func:`detractor_drivers` with their intervals (log scale; 1 = no difference); hover text
+    in ``language``."""
     import plotly.graph_objects as go
 
     t = table.loc[table["supported"] & table["lift"].notna()].head(top).iloc[::-1]
@@ -1197,8 +1255,7 @@ def plot_detractor_drivers(
             },
             marker={"color": np.where(t["lift_low"] > 1, "#C53030", "#A0AEC0").tolist()},
             customdata=np.c_[t["detractor_share"], t["promoter_share"], t["n_with"]],
-            hovertemplate="%{y}: lift %{x:.1f}; before %{customdata[0]:.0%} of detractors vs "
-            "%{customdata[1]:.0%} of promoters (%{customdata[2]} answers)<extra></extra>",
+            hovertemplate=_plot_text(language, "drivers_hover"),
         )
     )
     fig.add_vline(x=1, line_dash="dash", line_color="#4A5568")

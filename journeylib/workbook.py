@@ -141,4 +141,7 @@ def open_workbook(
         from journeylib.io import prepare as _prepare
 
         manifest = _prepare(config).manifest
+    from journeylib.display import use_report
+
+    use_report(config.report)  # display helpers write in the client's language and formats
     return Workbook(params=params, config=config, output_dir=out, manifest=manifest)

@@ -500,3 +500,17 @@ def test_estimator_conventions():
     assert m._repr_mimebundle_()["text/html"] == html  # what Jupyter displays
     twin = clone(m)
     assert twin.get_params() == m.get_params() and not hasattr(twin, "attribution_")
+
+
+def test_plot_removal_effects_in_bahasa_indonesia():
+    from journeylib.attribution.markov import plot_removal_effects
+
+    effects_table = pd.DataFrame({"channel": ["email", "display"], "removal_effect": [0.4, 0.1]})
+    fig = plot_removal_effects(effects_table, language="id")
+    assert list(fig.data[0].y) == ["display", "email"]  # largest at the top
+    assert fig.layout.title.text == (
+        "Konversi yang hilang bila kanal dihapus (efek penghapusan Markov)"
+    )
+    assert fig.layout.xaxis.title.text == "porsi konversi yang hilang"
+    assert fig.data[0].hovertemplate.startswith("tanpa %{y}")
+    assert plot_removal_effects(effects_table).layout.yaxis.title.text == "channel"

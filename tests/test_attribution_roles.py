@@ -226,6 +226,39 @@ def test_plots_draw_the_tables(paths):
     assert list(shares.data[0].y) == ["b", "a", "c"]  # by late share; d has no touches
 
 
+def test_plots_in_bahasa_indonesia(paths):
+    assisted = roles.assisted_conversions(paths)
+    fig = roles.plot_assist_ratio(assisted, language="id")
+    bars = fig.data[0]
+    assert list(bars.text) == ["0.20", "1.00", "hanya membantu"]
+    # the roles in the hover text: c closes (0.2), a is balanced (1.0), b only assists
+    assert list(bars.customdata[:, 2]) == ["penuntas", "seimbang", "pendukung"]
+    assert fig.layout.yaxis.title.text == "kanal"
+    shares = roles.plot_role_shares(roles.role_shares(paths), language="id")
+    assert [t.name for t in shares.data] == ["awal", "tengah", "akhir", "satu-satunya"]
+    assert shares.layout.title.text == "Posisi kanal pada jalur konversi (porsi sentuhannya)"
+    matrix = pd.DataFrame(
+        {"stage_no": [1], "stage": ["awareness"], "channel": ["email"], "customers": [2],
+         "share": [1.0]}
+    )  # fmt: skip
+    fig = roles.plot_channel_stage_matrix(matrix, language="id")
+    assert fig.layout.title.text == "Kanal yang membawa pelanggan masuk ke setiap tahap"
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == (
+        "tahap",
+        "kanal event masuk",
+    )
+    eff = pd.DataFrame(
+        {"model": ["last_touch", "markov"], "channel": ["email", "email"], "cost": [10.0, 10.0],
+         "roas": [2.0, 3.0]}
+    )  # fmt: skip
+    fig = roles.plot_spend_efficiency(eff, language="id")
+    assert [t.name for t in fig.data] == ["Sentuhan terakhir", "Markov"]
+    assert fig.layout.legend.title.text == "model"
+    en = roles.plot_spend_efficiency(eff)
+    assert [t.name for t in en.data] == ["last touch", "markov"]
+    assert en.data[0].hovertemplate.endswith("<extra>last_touch</extra>")
+
+
 def test_inputs_must_be_paths():
     with pytest.raises(TypeError, match="Paths"):
         roles.assisted_conversions(pd.DataFrame())

@@ -340,3 +340,20 @@ def test_set_game_without_bitmasks(monkeypatch):
     reference = closed_form(seqs, conv)
     for c, got in credit(with_masks).items():
         assert got == pytest.approx(reference.get(c, 0.0), abs=1e-9)
+
+
+def test_plot_by_position_in_bahasa_indonesia():
+    from journeylib.attribution.shapley import plot_by_position
+
+    table = pd.DataFrame(
+        {"channel": ["a", "a", "b"], "position": [1, 2, 1], "share": [0.5, 0.25, 0.25]}
+    )
+    fig = plot_by_position(table, language="id")
+    assert fig.layout.title.text == (
+        "Kredit Shapley menurut posisi kanal saat pertama kali masuk ke jalur"
+    )
+    assert fig.layout.xaxis.title.text == "posisi kemunculan pertama"
+    assert fig.data[0].colorbar.title.text == "porsi"
+    # b never joins at position 2: a zero cell, not a gap
+    assert fig.data[0].z.tolist() == [[0.5, 0.25], [0.25, 0.0]]
+    assert plot_by_position(table).layout.xaxis.title.text == "position of first appearance"

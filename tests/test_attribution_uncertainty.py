@@ -298,6 +298,17 @@ def test_plot_model_comparison():
     assert fig.data[1].error_y.array is None  # no interval for shapley
 
 
+def test_plot_model_comparison_in_bahasa_indonesia():
+    table = compare_models({"Last touch": shapley(SMALL), "time_decay": shapley(SMALL)})
+    fig = plot_model_comparison(table, language="id")
+    # English display names and model keys both get their Indonesian names
+    assert [tr.name for tr in fig.data] == ["Sentuhan terakhir", "Peluruhan waktu (time decay)"]
+    assert fig.layout.title.text == "Porsi konversi yang dikreditkan ke setiap kanal, menurut model"
+    assert fig.layout.yaxis.title.text == "porsi konversi"
+    assert fig.data[0].hovertemplate.endswith("konversi<extra>Sentuhan terakhir</extra>")
+    assert [tr.name for tr in plot_model_comparison(table).data] == ["Last touch", "time_decay"]
+
+
 @pytest.mark.shared_data
 def test_data_csv_bootstrap(shared_datasets):
     p = read_path_table(shared_datasets / "channelattribution_paths" / "Data.csv")

@@ -25,6 +25,7 @@ from journeylib.churn import (
     plot_importance,
     plot_partial_dependence,
 )
+from journeylib.churn.drivers import show_value
 
 
 def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -241,6 +242,43 @@ def test_describe_drivers_reads_direction_and_size_from_the_tables():
     assert "from 90% at 0" in describe_drivers(imp, pdp, min_observed=1)[2]
     # groups of one feature each (a customers table's own columns) add no group sentence
     assert not describe_drivers(imp.assign(n_features=1), pdp)[0].startswith("By group")
+
+
+def test_describe_drivers_in_indonesian():
+    imp, pdp = _hand_tables()
+    text = describe_drivers(imp, pdp, language="id")
+    # the same tables, said in Indonesian: group names in words, decimal commas, feature names
+    # of the Indonesian dictionary ("hari sejak aktivitas terakhir"), "1 hari" in the singular
+    assert text[0] == (
+        "Menurut kelompok fitur, model paling bergantung pada keterlibatan (0,310), lalu "
+        "kepuasan (0,020): ROC AUC yang hilang bila nilai kelompok itu diacak antarpelanggan."
+    )
+    assert text[1] == (
+        "Pelanggan dengan **hari sejak aktivitas terakhir** yang lebih tinggi lebih mungkin untuk "
+        "pergi: probabilitas churn naik dari 22% pada 3 hari menjadi 71% pada 80 hari "
+        "(mengacaknya mengurangi ROC AUC sebesar 0,300)."
+    )
+    assert text[2].startswith(
+        "Pelanggan dengan **NPS** yang lebih tinggi lebih kecil kemungkinannya untuk pergi: "
+        "probabilitas churn turun dari 60% pada 2 menjadi 30% pada 9"
+    )
+    # a flat curve (20% to 20.4%) and a category
+    flat = pdp.assign(mean_probability=[0.2, 0.202, 0.204, 0.9, 0.6, 0.3])
+    assert describe_drivers(imp, flat, language="id")[1].startswith(
+        "**hari sejak aktivitas terakhir** hampir tidak menggeser probabilitas churn (20% sampai "
+        "20% antara 3 hari dan 80 hari)"
+    )
+    assert show_value(1.0, "days", "id") == "1 hari" and show_value(1.0, "days") == "1 day"
+    none = imp.assign(importance=-0.01)
+    assert describe_drivers(none, pdp, language="id") == [
+        "Tidak ada fitur yang menurunkan ROC AUC pada pelanggan uji bila diacak: model tidak "
+        "menemukan pendorong churn."
+    ]
+    fig = plot_importance(imp, language="id")
+    assert list(fig.data[1].y) == ["kepuasan", "keterlibatan"]  # groups in words, least first
+    assert fig.layout.xaxis.title.text == "ROC AUC yang hilang bila diacak"
+    assert list(plot_importance(imp).data[1].y) == ["satisfaction", "engagement"]
+    assert "probabilitas churn" in plot_partial_dependence(pdp, language="id").data[0].hovertemplate
 
 
 def test_charts_draw_the_tables():

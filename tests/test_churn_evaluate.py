@@ -186,4 +186,31 @@ def test_curves_and_every_plot_draw_their_table():
     np.testing.assert_allclose(lift[0].y, lift_table(Y, P, groups=4)["churn_rate"])
     heat = figs[3].data[0]
     assert np.asarray(heat.z).tolist() == [[2, 1], [3, 2]]  # rows churned/stayed
+    # threshold 10 / (0.4 x 100) = 25%: 2 of the 8 customers are caught churners (25%)
+    assert heat.text[0][0] == "caught churner<br>2 (25%)"
+    assert figs[3].layout.title.text == "Who gets an offer (threshold 25%)"
+
+
+def test_chart_text_in_indonesian():
+    table = confusion_table(Y, P, costs=COSTS)
+    fig = plot_confusion(table, language="id")
+    # the same cells, the outcome in Indonesian; the title carries the threshold
+    assert np.asarray(fig.data[0].z).tolist() == [[2, 1], [3, 2]]
+    assert fig.data[0].text[0][0] == "churn terjangkau<br>2 (25%)"
+    assert fig.data[0].text[1][1] == "dibiarkan<br>2 (25%)"
+    assert fig.layout.title.text == "Siapa yang mendapat penawaran (ambang 25%)"
+    many = table.assign(customers=[1234, 0, 0, 0])  # a thousands dot in Indonesian
+    assert (
+        plot_confusion(many, language="id")
+        .data[0]
+        .text[0][0]
+        .startswith("churn terjangkau<br>1.234")
+    )
+    assert plot_confusion(many).data[0].text[0][0].startswith("caught churner<br>1,234")
+    cal = plot_calibration(calibration_table(Y, P, bins=3), language="id")
+    assert cal.data[1].hovertemplate.startswith("prediksi %{x:.1%}<br>teramati")
+    lift = plot_lift(lift_table(Y, P, groups=4), language="id")
+    assert lift.data[0].hovertemplate.startswith("kelompok %{x}<br>tingkat churn")
+    with pytest.raises(ValueError, match="language"):
+        plot_lift(lift_table(Y, P, groups=4), language="fr")
     assert pd.isna(evaluate(Y, P).set_index("metric").loc["net_value", "value"])

@@ -106,6 +106,20 @@ def test_labelled_frame_takes_every_attribute_by_default():
     pd.testing.assert_frame_equal(cust, before)  # the input is not modified
 
 
+def test_labelled_frame_notes_in_the_report_language(repo_root, tmp_path):
+    cfg = yaml.safe_load((repo_root / "configs" / "demo.yaml").read_text())
+    cfg["report"]["language"] = "id"
+    cfg["churn"] = {"label_column": "churn"}
+    path = tmp_path / "id.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    config = load_config(path)
+    cust = _customers(["Yes", "No", "No", "Yes", None, "no"])
+    notes = labelled_frame(engine_for(customers=cust), config).attrs["notes"]
+    # the same notes as in English (the dates left out, 1 of 6 labels blank), in Indonesian
+    assert any(n.startswith("tidak diikutkan (tanggal atau tipe lain") for n in notes)
+    assert "1 dari 6 pelanggan memiliki 'churn' kosong dan tidak diikutkan (mereka dapat diberi skor, tetapi tidak dipelajari)" in notes  # fmt: skip
+
+
 def test_labelled_frame_takes_the_listed_columns_in_order():
     cust = _customers(["Yes", "No", "No", "Yes"])
     frame = labelled_frame(engine_for(customers=cust), _spec(feature_columns=["plan", "tenure"]))

@@ -233,6 +233,33 @@ def test_training_frame_is_the_feature_table_joined_with_the_labels():
     assert "churned = no activity in the 30 days" in frame.attrs["definition"]
 
 
+def test_label_definition_and_notes_in_the_report_language(tmp_path, repo_root):
+    cfg = yaml.safe_load((repo_root / "configs" / "demo.yaml").read_text())
+    cfg["report"]["language"] = "id"
+    path = tmp_path / "id.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    config = load_config(path)
+    engine = _engine()
+    options = {"as_of": AS_OF, "horizon_days": H, "activity": "any", "eligible": "active"}
+    frame = training_frame(engine, **options, config=config)
+    # the definition of the labels, in the report language; the labels are the same
+    assert frame.attrs["definition"] == (
+        "pelanggan dengan aktivitas apa pun (event, pesanan, atau umpan balik) dalam 90 hari "
+        "terakhir sebelum tanggal batas; churn = tidak ada aktivitas dalam 30 hari setelahnya"
+    )
+    english = training_frame(engine, **options, config=config.model_copy(update={"report": None}))
+    assert english.attrs["definition"].startswith("customers with any activity")
+    assert frame[LABEL].tolist() == english[LABEL].tolist()
+    buyers = training_frame(
+        engine, **{**options, "activity": "orders", "eligible": "buyers"}, lookback_days=60,
+        config=config,
+    )  # fmt: skip
+    assert buyers.attrs["definition"] == (
+        "pelanggan dengan pesanan sebelum tanggal batas (dalam 60 hari terakhir); churn = tidak "
+        "ada pesanan dalam 30 hari setelahnya"
+    )
+
+
 def test_no_churners_in_the_window_is_a_clear_error():
     # without d, every active customer (a, b, f) shows activity in the window
     engine = _engine(orders=ORDERS[ORDERS["customer_id"] != "d"])
@@ -345,3 +372,14 @@ def test_synthetic_churn_data_splits_by_time_and_by_customer(synth_client):
     sizes = data.sizes().set_index("role")
     assert sizes.loc["score", "as_of"] == "2025-06-30"
     assert sizes.loc["test", "label_window"] == "2025-05-02..2025-06-30"
+    # the notes for the report: the label definition and the split by customer (30% test)
+    assert data.notes[0].startswith("label: customers with any activity")
+    assert data.notes[1].startswith("split by time and by customer: about 30% of customers")
+    report = synth_client.config.report.model_copy(update={"language": "id"})
+    config = synth_client.config.model_copy(update={"report": report})
+    notes = churn_data(synth_client.engine, config).notes
+    assert notes[0].startswith("label: pelanggan dengan aktivitas apa pun")
+    assert notes[1] == (
+        "dibagi menurut waktu dan menurut pelanggan: sekitar 30% pelanggan menjadi pelanggan uji "
+        "(hash id dengan seed) dan tidak pernah muncul di data latih"
+    )

@@ -254,3 +254,18 @@ def test_notebook_on_the_demo_sample_says_what_it_cannot_estimate(repo_root, tmp
     risk = _table(out, "churn_at_risk")
     assert risk["customer_id"].is_unique and risk["persona"].isna().all()
     _check_model_tables(out)
+
+
+def test_notebook_in_indonesian_on_the_demo_sample(repo_root, tmp_path):
+    # report.language: id: the label definition, the notes, the driver sentences, the value
+    # words and the reasons of the at-risk list are written in Indonesian
+    cfg = yaml.safe_load((repo_root / "configs" / "demo.yaml").read_text())
+    cfg["report"]["language"] = "id"
+    out, text = run_notebook(repo_root, tmp_path, NOTEBOOK, cfg)
+    assert "**Siapa yang dihitung churn:** Pelanggan dengan aktivitas apa pun" in text
+    assert "dibagi menurut waktu dan menurut pelanggan" in text
+    assert "memakai pendapatan sampai saat ini sebagai nilai setiap pelanggan" in text
+    assert "* Menurut kelompok fitur, model paling bergantung pada" in text
+    assert "customers" not in text and "the model" not in text
+    reasons = _table(out, "churn_at_risk")["reasons"].dropna()
+    assert len(reasons) and reasons.str.contains("(umumnya ", regex=False).all()

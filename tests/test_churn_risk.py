@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from stub_models import Formula
 
-from journeylib.churn import ChurnModel, at_risk_list, customer_reasons
+from journeylib.churn import ChurnModel, at_risk_list, customer_reasons, value_description
 
 
 def _customers() -> pd.DataFrame:
@@ -161,6 +161,37 @@ def test_at_risk_list_ranks_by_expected_loss():
     assert row.loc["d", "reasons"] == "x 3 (typical 1)"  # not in the dictionary: its name
     assert pd.isna(row.loc["c", "reasons"])
     assert at_risk_list(scores, value=clv, top_n=2)["customer_id"].tolist() == ["c", "b"]
+
+
+def test_at_risk_reasons_and_value_words_in_indonesian():
+    scores = pd.DataFrame({"customer_id": ["a", "b"], "churn_probability": [0.9, 0.5]})
+    reasons = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "reason_rank": [1, 2, 1],
+            "feature": ["engagement_days_since_last_activity", "browse_price_index", "x"],
+            "value": [45.0, 1.25, np.nan],
+            "typical_value": [1.0, 0.875, 2.0],
+            "effect": [0.3, 0.1, 0.2],
+        }
+    )
+    row = at_risk_list(scores, reasons=reasons, language="id").set_index("customer_id")
+    # Indonesian names and "umumnya" (typical); 1 day in the singular; decimal commas; a
+    # missing value is "kosong"; a column the dictionary does not know keeps its name
+    assert row.loc["a", "reasons"] == (
+        "hari sejak aktivitas terakhir 45 hari (umumnya 1 hari); indeks harga 1,25 (umumnya 0,875)"
+    )
+    assert row.loc["b", "reasons"] == "x kosong (umumnya 2)"
+    assert at_risk_list(scores, reasons=reasons).set_index("customer_id").loc["b", "reasons"] == (
+        "x missing (typical 2)"
+    )
+    assert value_description("clv", horizon_months=6, language="id") == (
+        "nilai seumur hidup pelanggan (CLV) selama 6 bulan"
+    )
+    assert value_description("revenue") == "revenue to date"
+    assert value_description("column", column="arpu", language="id") == "`arpu`"
+    with pytest.raises(ValueError, match="source"):
+        value_description("margin")
 
 
 def test_at_risk_list_without_value_ranks_by_probability():

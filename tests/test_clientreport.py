@@ -546,6 +546,34 @@ def test_findings_in_indonesian(findings_run: cr.Outputs) -> None:
         assert not english.search(sentence), sentence
 
 
+def test_pain_point_finding_titles_in_indonesian(tmp_path: Path) -> None:
+    # the title is rebuilt from the row's fields with the templates of journeylib.painpoints
+    # (one set for the detailed page and the summary): an incident on a funnel step
+    root = tmp_path / "outputs"
+    _write(root, "10_journey_stages", "kpis", _kpis())
+    _write(
+        root, "60_journey_map", "pain_points",
+        pd.DataFrame(
+            {"rank": [1], "kind": ["incident"], "stage": ["decision"],
+             "step": ["add_to_cart > begin_checkout"], "event": [pd.NA], "device": ["mobile"],
+             "window_start": ["2025-04-23"], "window_end": ["2025-05-03"], "days_active": [11],
+             "customers": [20], "sessions": [40], "observed_rate": [0.1],
+             "expected_rate": [0.6], "conversions_at_stake": [20.0],
+             "revenue_at_stake": [2000.0], "severity": [54.5], "p_value": [0.001],
+             "title": ["(whatever the page wrote)"], "evidence": ["..."]}
+        ),
+    )  # fmt: skip
+    out = cr.load_outputs(root)
+    labels = {"decision": "Keputusan"}
+    f = cr.findings(out, ID, labels=labels).set_index("kind")
+    assert f.loc["pain_point", "sentence"].startswith(
+        "Titik masalah paling berat adalah **add to cart → begin checkout terganggu di mobile** "
+        "pada tahap Keputusan: 20 pelanggan (40 sesi) terdampak, dengan 10,0% dibanding 60,0%"
+    )
+    f = cr.findings(out, EN).set_index("kind")
+    assert "**add to cart → begin checkout broke on mobile**" in f.loc["pain_point", "sentence"]
+
+
 def test_every_text_exists_in_both_languages_with_the_same_fields() -> None:
     en, id_ = cr._TEXT["en"], cr._TEXT["id"]
     assert en.keys() == id_.keys()

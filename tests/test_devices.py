@@ -250,6 +250,25 @@ def test_plots(events):
     assert list(fig.data[0].x) == ["single_device", "cross_device"]
 
 
+def test_plots_in_bahasa_indonesia(events):
+    table = devices.conversion_by_device(events)
+    fig = devices.plot_conversion_by_device(table, language="id")
+    assert fig.layout.title.text == "Tingkat konversi per perangkat (sesi)"
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == (
+        "perangkat",
+        "tingkat konversi",
+    )
+    assert " dari %{customdata:,} sesi" in fig.data[0].hovertemplate
+    assert devices.plot_conversion_by_device(table).layout.title.text == (
+        "Conversion rate by device (sessions)"
+    )
+    fig = devices.plot_mobile_share(devices.mobile_share(events), language="id")
+    assert fig.layout.title.text == "Porsi sesi dari perangkat mobile menurut event"
+    fig = devices.plot_cross_device(devices.cross_device(events), language="id")
+    assert list(fig.data[0].x) == ["satu perangkat", "lintas perangkat"]
+    assert fig.layout.title.text == "Konversi pelanggan satu perangkat vs lintas perangkat"
+
+
 # ---------------------------------------------------------------------------------------------
 # Planted truth: desktop +0.45 log-odds vs mobile per session (synthetic client).
 # ---------------------------------------------------------------------------------------------

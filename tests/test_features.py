@@ -463,6 +463,44 @@ def test_feature_dictionary_documents_every_column(feats):
         F.feature_dictionary(["customer_id", "shoe_size"])
 
 
+def test_feature_dictionary_in_indonesian(feats):
+    en = F.feature_dictionary()
+    table = F.feature_dictionary(language="id")
+    # same rows, names and groups; every unit, meaning and description has an Indonesian text
+    # (none is the English one, except the formulas made of column names)
+    assert table[["name", "group"]].equals(en[["name", "group"]])
+    for col in ("unit", "missing", "description"):
+        same = table[col] == en[col]
+        assert set(table.loc[same, "name"]) <= {
+            "rfm_avg_order_value",
+            "engagement_events_per_session",
+        }, col
+    docs = F.feature_dictionary(feats.reset_index().columns, language="id").set_index("name")
+    assert docs.loc["rfm_recency_days", "unit"] == "hari"
+    assert docs.loc["product_category_share_home", "missing"] == (
+        "NaN: tidak ada baris pesanan dengan kategori yang dikenal"
+    )
+    assert docs.loc["channel_share_email", "description"].startswith(
+        "porsi sesi pelanggan dari email"
+    )
+    # a client's own column keeps its texts; the input is not modified
+    own = pd.DataFrame(
+        {"name": ["income"], "unit": ["IDR"], "missing": ["x"], "description": ["y"]}
+    )
+    assert F.localise_dictionary(own, "id").equals(own)
+    # short names: noun first, family members by name, other/blank in words, events as words
+    assert F.feature_short_name("rfm_avg_order_value") == "nilai pesanan"
+    assert F.feature_short_name("product_category_share_home") == "porsi home"
+    assert F.feature_short_name("browse_category_share_blank") == "porsi kategori tanpa nama"
+    assert F.feature_short_name("device_share_other") == "porsi perangkat lainnya"
+    assert F.feature_short_name("friction_delivery_late") == "delivery late"
+    assert F.feature_short_name("rfm_frequency", language="en") is None
+    assert F.group_name("browse", language="id") == "penjelajahan produk"
+    assert F.group_name("tenure_months", language="id") == "tenure_months"
+    with pytest.raises(ValueError, match="language"):
+        F.feature_dictionary(language="fr")
+
+
 def test_inputs_are_not_mutated_and_runs_are_identical():
     copies = {k: v.copy() for k, v in TABLES.items()}
     first = F.customer_features(_engine(), as_of=AS_OF)

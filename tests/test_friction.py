@@ -95,6 +95,31 @@ def test_friction_fills_empty_days_and_warns_on_absent_events():
     assert fig.layout.title.text
 
 
+def test_friction_charts_in_bahasa_indonesia():
+    days = pd.to_datetime(["2025-01-06", "2025-01-07"])
+    fr = pd.DataFrame(
+        {
+            "period": days,
+            "event": ["err", "err"],
+            "events_per_session": [0.1, 0.9],
+            "anomaly": [False, True],
+        }
+    )
+    fig = friction.plot_friction_over_time(fr, language="id")
+    assert fig.layout.title.text == "Event friksi per sesi"
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == (
+        "periode",
+        "event per sesi",
+    )
+    # one line per event, plus the flagged day marked as an anomaly
+    assert [t.name for t in fig.data] == ["err", "err: anomali"]
+    assert [t.name for t in friction.plot_friction_over_time(fr).data][1] == "err: anomaly"
+    lp = pd.DataFrame({"period": days, "step_a": ["A", "A"], "step_b": ["B", "B"], "loops": [2, 1]})
+    fig = friction.plot_loops_over_time(lp, language="id")
+    assert fig.layout.title.text == "Putaran (A → B → A) per periode"
+    assert fig.layout.yaxis.title.text == "putaran" and fig.data[0].name == "A ↔ B"
+
+
 # ---- planted truth ---------------------------------------------------------------------------
 
 

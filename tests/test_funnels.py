@@ -307,6 +307,40 @@ def test_plots_draw_the_tables(dropoff_events):
     assert "chi-square p" in by.layout.title.text and list(by.data[0].x) == ["desktop", "mobile"]
 
 
+def test_plots_in_bahasa_indonesia(dropoff_events):
+    steps = ["A", "B", "C"]
+    fig = F.plot_funnel(F.funnel(dropoff_events, steps), language="id")
+    assert fig.layout.title.text == "Funnel: pelanggan per langkah"
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("langkah", "pelanggan")
+    assert [t.name for t in fig.data] == ["berurutan", "langkah tercapai"]
+    seg = F.plot_funnel(F.funnel(dropoff_events, steps, segment="device"), language="id")
+    assert seg.layout.title.text == "Konversi funnel dari langkah 1 menurut perangkat (berurutan)"
+    hist = F.time_to_convert_histogram(dropoff_events, steps)
+    fig = F.plot_time_to_convert(hist, language="id")
+    assert fig.layout.title.text == "Waktu dari langkah 1 ke setiap langkah (berurutan)"
+    # the bucket units in Indonesian: 0 s-1 min ... >= 30 d
+    assert list(fig.data[0].x)[0] == "0 detik–1 menit" and list(fig.data[0].x)[-1] == "≥ 30 hari"
+    assert F.bucket_label("1 h–3 h", "id") == "1 jam–3 jam"
+    assert F.bucket_label("1 h–3 h") == "1 h–3 h"
+    table = pd.DataFrame(
+        {
+            "device": ["desktop", "mobile"],
+            "conversion": [0.5, 0.25],
+            "ci_low": [0.4, 0.2],
+            "ci_high": [0.6, 0.3],
+            "chi2_p_value": [0.0123, 0.0123],
+        }
+    )
+    by = F.plot_funnel_by_segment(table, language="id")
+    # p to three significant digits, with the Indonesian decimal comma
+    assert by.layout.title.text == "Konversi funnel menurut perangkat (chi-square p = 0,0123)"
+    assert by.layout.xaxis.title.text == "perangkat"
+    assert by.layout.yaxis.title.text == "konversi (langkah 1 hingga langkah terakhir)"
+    assert F.plot_funnel_by_segment(table).layout.title.text == (
+        "Funnel conversion by device (chi-square p = 0.0123)"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Independent reference on real data (retentioneering simple online shop)
 # ---------------------------------------------------------------------------------------------

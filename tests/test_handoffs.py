@@ -7,6 +7,8 @@ order within 90 days, advocacy = NPS 9-10 (or a 4-5 star review, refer_friend).
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -415,6 +417,32 @@ def test_plots_draw_the_tables(engine, tp):
     assert sum(len(b.y) for b in bars) == len(out)
 
 
+def test_plots_in_indonesian(engine, tp):
+    labels = {"awareness": "Kesadaran", "consideration": "Pertimbangan"}
+    m = ho.switch_matrix(tp)
+    fig = ho.plot_switch_matrix(m, "awareness", "consideration", language="id", labels=labels)
+    assert fig.layout.title.text == (
+        "Perpindahan kanal Kesadaran → Pertimbangan (porsi tiap nilai masuk)"
+    )
+    assert fig.layout.xaxis.title.text == "masuk Pertimbangan melalui"
+    assert fig.layout.yaxis.title.text == "masuk Kesadaran melalui (pelanggan)"
+    assert "pelanggan" in fig.data[0].hovertemplate
+    en = ho.plot_switch_matrix(m, "awareness", "consideration")
+    assert en.layout.title.text == "Hand-off awareness → consideration (share of each entry value)"
+    out = ho.switch_outcomes(engine, tp)
+    fig = ho.plot_handoff_outcomes(out, language="id", labels=labels)
+    bars = [b for b in fig.data if b.xaxis == "x"]
+    # trace names stay the English vocabulary (the phrase catalogue translates them); the
+    # stage pair is named by its labels and the hover text is Indonesian
+    assert {b.name for b in bars} == {"stayed", "switched"}
+    assert "Kesadaran → Pertimbangan" in {x for b in bars for x in b.x}
+    hover = {b.name: b.hovertemplate for b in bars}
+    assert "(berganti)" in hover["switched"] and "(tetap)" in hover["stayed"]
+    assert " dari " in hover["switched"]
+    # plotly's own placeholders survive the wording
+    assert hover["switched"].startswith("%{x} (berganti): %{y:.1%}")
+
+
 # ---- the synthetic client --------------------------------------------------------------------
 _STAGE_OF = {  # DEFAULT_STAGES (= configs/demo.yaml) event rules, written out independently
     **dict.fromkeys(["page_view", "view_promotion"], 1),
@@ -536,3 +564,15 @@ def test_synth_planted_hand_offs(synth_client):
     assert per_pair.to_dict() == comparable.loc[comparable > 0].to_dict()
     assert (res["conversion_low"] <= res["conversion"]).all()
     assert (res["conversion"] <= res["conversion_high"]).all()
+
+
+def _same_fields(texts: dict) -> None:
+    """Every text exists in English and Indonesian with the same fields."""
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+    assert texts["en"].keys() == texts["id"].keys()
+    for key, text in texts["en"].items():
+        assert fields(text) == fields(texts["id"][key]), key
+
+
+def test_every_chart_text_exists_in_both_languages_with_the_same_fields():
+    _same_fields(ho._PLOT_TEXT)

@@ -62,15 +62,24 @@ def test_synthetic_journey_map(synth_client, repo_root, tmp_path):
     assert all(s["actions"] for s in jmap["stages"][:3])
 
 
-def test_journey_map_without_feedback(synth_client, repo_root, tmp_path):
+def test_journey_map_without_feedback_in_bahasa_indonesia(synth_client, repo_root, tmp_path):
     cfg = _cfg(synth_client)
     del cfg["data"]["sources"]["feedback"]
+    cfg.setdefault("report", {})["language"] = "id"
     out, text = run_notebook(repo_root, tmp_path, NOTEBOOK, cfg)
-    assert "There is no feedback before the cut-off" in text
+    assert "Tidak ada umpan balik sebelum batas waktu" in text
     jmap = _map(out)
+    assert jmap["language"] == "id"
     assert [s["name"] for s in jmap["stages"]] == STAGES
     assert not any(s["emotion"]["available"] for s in jmap["stages"])
     # behaviour alone still gives the pain points, with the incident first
     points = output_table(out, "pain_points")
     assert points.iloc[0]["kind"] == "incident"
     assert not (points["kind"] == "negative_sentiment").any()
+    # the pain points' titles and evidence are written in Indonesian with the report's number
+    # formats (the kind, stage and step columns keep their machine names)
+    top = points.iloc[0]
+    assert top["title"].endswith(" terganggu di mobile")
+    assert " dari " in top["evidence"] and " sesi berlanjut dari " in top["evidence"]
+    assert "Titik masalah paling parah adalah **" in text
+    assert "broke on" not in text and "sessions moved on" not in text

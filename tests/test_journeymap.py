@@ -292,6 +292,20 @@ def test_plot_emotion_leaves_gaps():
     assert list(fig.layout.xaxis.ticktext) == [MODEL.label(s) for s in MODEL.names]
 
 
+def test_plot_emotion_in_indonesian():
+    emo = stage_emotion(_context(), MODEL, min_n=2)
+    idn = StageModel(language="id")
+    fig = plot_emotion(emo, idn, language="id")
+    # the stages by their Indonesian labels, the trace named in Indonesian
+    assert list(fig.layout.xaxis.ticktext) == [idn.label(s) for s in idn.names]
+    assert list(fig.layout.xaxis.ticktext)[0] != MODEL.label(MODEL.names[0])
+    assert "emosi" in {t.name for t in fig.data}
+    assert "emosi selang kepercayaan 95%" in {t.name for t in fig.data}
+    assert "emotion" in {t.name for t in plot_emotion(emo, MODEL).data}
+    with pytest.raises(ValueError, match="language"):
+        plot_emotion(emo, MODEL, language="fr")
+
+
 # ---- opportunities ---------------------------------------------------------------------------
 def _pain_points() -> pd.DataFrame:
     return pd.DataFrame(

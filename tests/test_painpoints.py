@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import string
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from event_frames import frame
 
 from journeylib import painpoints as pp
+from journeylib.config import ReportSpec
 from journeylib.engine import engine_for
 from journeylib.stages import StageModel
 
@@ -136,7 +138,7 @@ def test_empty_events_give_no_pain_points():
     assert out.empty and list(out.columns) == pp.PAIN_POINT_COLUMNS
 
 
-def test_friction_cost_against_sessions_as_deep(monkeypatch):
+def _friction_events() -> pd.DataFrame:
     # 40 sessions reach the cart without friction: 20 buy (rate 0.5 at depth 2).
     # 10 sessions reach the cart and meet payment_error: 1 buys -> expected 5, lost 4.
     rows = []
@@ -151,7 +153,13 @@ def test_friction_cost_against_sessions_as_deep(monkeypatch):
         rows.append((c, i + 0.15, "payment_error", c))
         if i == 0:
             rows.append((c, i + 0.2, "purchase", c))
-    eng = _engine(frame(rows))
+    return frame(rows)
+
+
+def test_friction_cost_against_sessions_as_deep(monkeypatch):
+    # 40 sessions reach the cart without friction: 20 buy (rate 0.5 at depth 2).
+    # 10 sessions reach the cart and meet payment_error: 1 buys -> expected 5, lost 4.
+    eng = _engine(_friction_events())
     out = pp.pain_points(eng, settings=STEPS, min_customers=1)
     fr = out[out["kind"] == "friction"].iloc[0]
     assert fr["event"] == "payment_error"
@@ -161,6 +169,104 @@ def test_friction_cost_against_sessions_as_deep(monkeypatch):
     assert fr["conversions_at_stake"] == pytest.approx(5 - 1)
     # severity: per 30 days active, a one-day period counts as 7 days
     assert fr["severity"] == pytest.approx(4 * 30 / 7)
+
+
+def test_friction_title_and_evidence_in_each_language():
+    # the friction case above: 10 sessions met payment_error, 1 converted against 0.5 x 10 = 5
+    # expected; all on one day, so no repeat-purchase follow-up: 0 bought again, 0 expected
+    eng = _engine(_friction_events())
+
+    def friction(**kw):
+        out = pp.pain_points(eng, settings=STEPS, min_customers=1, **kw)
+        return out[out["kind"] == "friction"].iloc[0]
+
+    # without a report: English with plain numbers, as before
+    plain = friction()
+    assert plain["title"] == "payment error"
+    assert plain["evidence"] == (
+        "10 sessions met payment error: 1 converted against 5.0 expected of sessions as far in "
+        "the funnel; 0 bought again within 30 days against 0.0 expected"
+    )
+    # an English report: its number formats (decimal comma by default)
+    assert friction(report=ReportSpec())["evidence"] == (
+        "10 sessions met payment error: 1 converted against 5,0 expected of sessions as far in "
+        "the funnel; 0 bought again within 30 days against 0,0 expected"
+    )
+    # Bahasa Indonesia: same numbers, Indonesian words; the event name is client data
+    indonesian = friction(report=ReportSpec(language="id"))
+    assert indonesian["title"] == "payment error"
+    assert indonesian["evidence"] == (
+        "10 sesi mengalami payment error: 1 berkonversi dibanding 5,0 yang diharapkan dari sesi "
+        "yang sama jauhnya di funnel; 0 membeli lagi dalam 30 hari dibanding 0,0 yang diharapkan"
+    )
+    # the numbers themselves do not depend on the language
+    cols = ["customers", "sessions", "observed_rate", "expected_rate", "conversions_at_stake"]
+    assert indonesian[cols].tolist() == plain[cols].tolist()
+
+
+def test_abandonment_against_the_benchmark_in_indonesian():
+    # 10 customers view and cart once, nobody buys: 10 of 10 carts lost (100%) against the 70%
+    # benchmark -> 10 - 0.7 x 10 = 3 carts beyond it; recovery window: the default 7 days
+    rows = []
+    for i in range(10):
+        c = f"c{i}"
+        rows += [(c, i, "view_item", c), (c, i + 0.1, "add_to_cart", c)]
+    out = pp.pain_points(
+        _engine(frame(rows)), settings=STEPS, min_customers=1, report=ReportSpec(language="id")
+    )
+    row = out[out["kind"] == "abandonment"].iloc[0]
+    assert row["conversions_at_stake"] == pytest.approx(3.0)
+    assert row["customers"] == 10
+    assert row["title"] == "keranjang ditinggalkan"
+    assert row["evidence"] == (
+        "10 dari 10 keranjang hilang (100,0%: tidak dibeli dalam sesi itu maupun dalam 7 hari), "
+        "dibanding tolok ukur 70,0%"
+    )
+
+
+def test_pain_point_titles_from_their_fields():
+    # the client report rebuilds each title from kind, step, event, device and stage
+    incident = {"kind": "incident", "step": "add_to_cart > begin_checkout", "device": "mobile"}
+    surge = {"kind": "incident", "step": pd.NA, "event": "payment_error", "device": "desktop"}
+    loop = {"kind": "loop", "step": "view_item > add_to_cart"}
+    slow = {"kind": "slow_step", "step": "begin_checkout"}
+    unhappy = {"kind": "negative_sentiment", "stage": "decision"}
+    abandoned = {"kind": "abandonment", "step": "add_to_cart"}
+    labels = {"decision": "Keputusan"}
+    title = pp.pain_point_title
+    assert title(incident) == "add to cart → begin checkout broke on mobile"
+    assert title(incident, language="id") == "add to cart → begin checkout terganggu di mobile"
+    assert title(surge, language="id") == "payment error melonjak di desktop"
+    assert title(loop) == "back and forth view item → add to cart → view item"
+    assert title(loop, language="id") == "bolak-balik view item → add to cart → view item"
+    assert title(slow, language="id") == "lama di begin checkout"
+    assert title(abandoned, language="id") == "keranjang ditinggalkan"
+    # a stage is named by its label where one is given, else in words
+    assert title(unhappy) == "unhappy customers at decision"
+    assert title(unhappy, language="id", labels=labels) == "pelanggan tidak puas di tahap Keputusan"
+    # an unknown language falls back to English
+    assert title(slow, language="fr") == "long time at begin checkout"
+
+
+def test_plots_write_data_built_text_in_the_report_language():
+    eng = _engine(_friction_events())
+    points = pp.pain_points(eng, settings=STEPS, min_customers=1, report=ReportSpec(language="id"))
+    fig = pp.plot_pain_points(points, language="id", labels={"decision": "Keputusan"})
+    bar = fig.data[0]
+    # one bar per pain point, "rank. title (stage label)", the worst at the top
+    assert list(bar.y)[-1] == "1. payment error (Keputusan)"
+    assert "konversi per 30 hari" in bar.hovertemplate and "pelanggan" in bar.hovertemplate
+    # fixed titles stay English for the phrase catalogue
+    assert fig.layout.title.text == "Pain points by severity"
+    daily = pd.DataFrame(
+        {"day": [dt.date(2025, 3, 1)], "device": ["mobile"], "step": ["add_to_cart"],
+         "reached": [10], "conversion": [0.5]}
+    )  # fmt: skip
+    fig = pp.plot_step_conversion_daily(daily, step="add_to_cart", language="id")
+    assert fig.layout.title.text == "Konversi harian dari add_to_cart"
+    assert "dari %{customdata} sesi" in fig.data[0].hovertemplate
+    en = pp.plot_step_conversion_daily(daily, step="add_to_cart")
+    assert en.layout.title.text == "Daily conversion from add_to_cart"
 
 
 def test_synthetic_incident_is_the_top_pain_point(synth_client):
@@ -185,3 +291,16 @@ def test_synthetic_incident_is_the_top_pain_point(synth_client):
     # begin_checkout buy on other days, so most of the window's expected purchases are lost
     assert top["observed_rate"] < 0.2 < 0.35 < top["expected_rate"]
     assert top["conversions_at_stake"] > 5
+
+
+def _same_fields(texts: dict) -> None:
+    """Every text exists in English and Indonesian with the same fields."""
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+    assert texts["en"].keys() == texts["id"].keys()
+    for key, text in texts["en"].items():
+        assert fields(text) == fields(texts["id"][key]), key
+
+
+def test_every_text_exists_in_both_languages_with_the_same_fields():
+    _same_fields(pp._TEXT)
+    _same_fields(pp._PLOT_TEXT)

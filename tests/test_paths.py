@@ -77,6 +77,12 @@ def test_step_matrix_thresh_groups_rare_events_and_wide(shop):
     assert wide.sum().tolist() == pytest.approx([1.0, 1.0, 1.0])
     fig = paths.plot_step_matrix(sm)
     assert fig.layout.title.text and fig.layout.xaxis.title.text == "step"
+    fig = paths.plot_step_matrix(sm, language="id")
+    assert fig.layout.title.text == "Porsi pelanggan pada setiap langkah jalurnya"
+    assert fig.layout.xaxis.title.text == "langkah" and fig.data[0].colorbar.title.text == "porsi"
+    assert fig.data[0].hovertemplate.startswith("langkah %{x}")
+    # the node names stay as they are (the report's text refers to them)
+    assert list(fig.data[0].y)[-2:] == [OTHER, END]
 
 
 def test_ties_broken_by_order_column_then_event_name():
@@ -181,6 +187,9 @@ def test_sankey_backward_from_first_purchase():
     }
     fig = paths.plot_sankey(links)
     assert "3: home" in fig.data[0].node.label and "before" in fig.layout.title.text
+    fig = paths.plot_sankey(links, language="id")
+    assert fig.layout.title.text == "Perjalanan menjelang event acuan"
+    assert paths.plot_sankey(links, title="Mine", language="id").layout.title.text == "Mine"
 
 
 # ---- path variants ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from journeylib.personas import (
     PersonaModel,
     PersonaStabilityWarning,
     _best_jaccard,
+    card_row_label,
     intensive_features,
     persona_cards,
     persona_descriptions,
@@ -384,6 +385,53 @@ def test_persona_labels_and_descriptions():
     assert desc[3] == "close to average"
 
 
+def test_persona_labels_and_descriptions_in_indonesian():
+    # Indonesian puts the adjective after the noun ("porsi mobile tinggi"), names each feature
+    # in Indonesian and writes numbers with a decimal comma; the same features and order as
+    # in English
+    dictionary = F.feature_dictionary(
+        ["device_share_mobile", "rfm_avg_order_value", "product_items_per_order"]
+    )
+    prof = _profile(
+        [
+            (1, "device_share_mobile", 1.2, 0.8, 0.5),
+            (1, "rfm_avg_order_value", -0.5, 1234.5, 2000.0),
+            (2, "device_share_mobile", -1.2, 0.2, 0.5),
+            (2, "rfm_avg_order_value", 0.5, 2500.0, 2000.0),
+            (2, "product_items_per_order", 0.3, 2.5, 1.75),
+            (3, "device_share_mobile", 0.1, 0.5, 0.5),  # below min_effect 0.2: typical
+        ]
+    )
+    labels = persona_labels(prof, dictionary, language="id")
+    assert labels == {
+        1: "Porsi mobile tinggi, nilai pesanan rendah",
+        2: "Porsi mobile rendah, nilai pesanan tinggi, barang per pesanan tinggi",
+        3: "Pelanggan tipikal",
+    }
+    desc = persona_descriptions(prof, dictionary, language="id")
+    # shares as whole percentages; amounts in whole units with a thousands dot (1,234.5 rounds
+    # half to even: 1.234); other numbers with three significant digits and a decimal comma
+    assert desc[1] == "porsi mobile 80% (semua: 50%), nilai pesanan 1.234 (semua: 2.000)"
+    assert desc[2] == (
+        "porsi mobile 20% (semua: 50%), nilai pesanan 2.500 (semua: 2.000), "
+        "barang per pesanan 2,5 (semua: 1,75)"
+    )
+    assert desc[3] == "mendekati rata-rata"
+    # an attribute column the dictionary does not document keeps its English name
+    attr = _profile([(1, "monthly_income", 1.0, 0, 0)])
+    assert persona_labels(attr, language="id") == {1: "Monthly income tinggi"}
+    # identical labels get the persona id in both languages
+    typical = _profile(
+        [(1, "device_share_desktop", 0.0, 0, 0), (2, "device_share_desktop", 0, 0, 0)]
+    )
+    assert persona_labels(typical, language="id") == {
+        1: "Pelanggan tipikal (persona 1)",
+        2: "Pelanggan tipikal (persona 2)",
+    }
+    with pytest.raises(ValueError, match="language"):
+        persona_labels(prof, language="fr")
+
+
 def test_persona_labels_are_unique():
     # personas 1 and 2 share their two strongest features: the labels grow until they differ;
     # 3 and 4 are both typical: their ids tell them apart
@@ -444,6 +492,25 @@ def test_persona_cards_by_hand():
     assert "recency_days" not in cards.columns  # absent features make no column
 
 
+def test_persona_cards_and_rows_in_indonesian():
+    X = pd.DataFrame({"customer_id": ["a", "b"], "rfm_frequency": [1.0, 3.0]})
+    assigned = pd.DataFrame({"customer_id": ["a", "b"], "persona": [1, 1]})
+    extra = pd.DataFrame({"customer_id": ["a", "b"], "segment": pd.array(["b2b", None], "string")})
+    cards = persona_cards(X, assigned, extra=extra, language="id")
+    # a missing attribute value is named in the report language: 1 of 2 customers each
+    assert cards["segment_mix"].tolist() == ["(kosong) 50%, b2b 50%"]
+    assert persona_cards(X, assigned, extra=extra)["segment_mix"].tolist() == [
+        "(missing) 50%, b2b 50%"
+    ]
+    # card rows: the card's own words; a client's attribute keeps its name
+    assert card_row_label("buyers_share") == "Buyers share"  # English: humanise, as before
+    assert card_row_label("buyers_share", language="id") == "Porsi pembeli"
+    assert card_row_label("top_device_share", language="id") == "Porsi perangkat teratas"
+    assert card_row_label("furthest_stage_top", language="id") == "Tahap terjauh: paling umum"
+    assert card_row_label("segment_top_share", language="id") == "Segmen: porsi yang paling umum"
+    assert card_row_label("segment_mix", language="id") == "Segmen: komposisi"
+
+
 # ---- map and charts --------------------------------------------------------------------------
 def test_persona_map_and_charts():
     X = blobs((40, 30, 20), centres=((0, 0, 0), (6, 0, 0), (0, 6, 0)), spread=0.5)
@@ -463,6 +530,14 @@ def test_persona_map_and_charts():
     assert [list(t.x) for t in stars] == [[model.n_personas_]] * 2
     fig = plot_profile_heatmap(model.profile_, top=2)
     assert np.shape(fig.data[0].z) == (model.n_personas_, 2)
+    assert "sd from the other customers" in fig.data[0].hovertemplate
+    fig = plot_profile_heatmap(model.profile_, top=2, language="id")
+    assert "sd dari pelanggan lain" in fig.data[0].hovertemplate
+    # the map's axis titles carry the explained variance in the report language
+    share = f"{coords.attrs['explained_variance'][0]:.0%}"
+    fig = plot_persona_map(coords, language="id")
+    assert fig.layout.xaxis.title.text == f"komponen 1 ({share} dari varians)"
+    assert plot_persona_map(coords).layout.xaxis.title.text == f"component 1 ({share} of variance)"
     assert model.summary["customers"].sum() == 90
     assert model.summary.columns.tolist() == ["persona", "persona_label", "customers", "share"]
 

@@ -244,6 +244,50 @@ def test_persona_feature_dictionary_roles_and_missing_shares():
     assert a.loc[0, ["group", "unit", "role"]].tolist() == ["attribute", "", "described"]
 
 
+def test_persona_feature_dictionary_in_indonesian():
+    # units, meanings, groups and roles in Indonesian; names stay the column names; a client's
+    # own attribute column keeps empty texts and the group "atribut"
+    X = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "rfm_frequency": [0, 1],
+            "engagement_sessions": [1, 9],
+            "device_share_tablet": [0.0, 0.0],
+            "income": [1.0, 2.0],
+        }
+    )
+    from journeylib.features import feature_dictionary
+
+    d = persona_feature_dictionary(
+        X,
+        X[["customer_id", "engagement_sessions", "device_share_tablet"]],
+        dictionary=feature_dictionary(X.columns[:-1]),
+        dropped={"device_share_tablet": "constant"},
+        activity_column="engagement_sessions",
+        language="id",
+    ).set_index("name")
+    assert d["role"].tolist() == [
+        "deskriptif",
+        "menentukan pelanggan yang dipelajari",
+        "tidak dipakai (konstan)",
+        "deskriptif",
+    ]
+    assert d.loc["rfm_frequency"][["group", "unit"]].tolist() == ["RFM", "pesanan"]
+    assert d.loc["rfm_frequency", "missing"] == "tidak pernah kosong; 0 = tidak ada pesanan"
+    assert d.loc["device_share_tablet", "group"] == "perangkat"
+    assert d.loc["device_share_tablet", "description"].startswith("porsi sesi pelanggan di tablet")
+    assert d.loc["income"][["group", "unit", "description"]].tolist() == ["atribut", "", ""]
+    assert d["missing_share"].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_card_attributes_with_stage_labels_in_indonesian(journey):
+    customers = pd.DataFrame({"customer_id": ["c1", "c3"]})
+    out = card_attributes(customers, journey, stage_labels={"decision": "Keputusan"}, language="id")
+    # c1 reached decision (shown by its label), c3 has no stage signal
+    assert out["furthest_stage"].tolist() == ["Keputusan", "(tanpa tahap)"]
+    assert card_attributes(customers, journey)["furthest_stage"].tolist() == ["decision", NO_STAGE]
+
+
 def test_card_attributes_keeps_few_level_text_columns_and_adds_the_stage(journey):
     customers = pd.DataFrame(
         {
@@ -275,6 +319,9 @@ def test_plots_draw_the_tables(assignments, journey):
     assert list(heat.y) == ["1: Browsers", "2: Buyers"]
     assert "Keputusan" in list(heat.x)
     assert np.asarray(heat.z)[0][list(heat.x).index("Keputusan")] == pytest.approx(2 / 3)
+    assert list(heat.x)[0] == NO_STAGE and "furthest stage" in heat.hovertemplate
+    heat = plot_persona_stages(table, stage_labels={"decision": "Keputusan"}, language="id").data[0]
+    assert list(heat.x)[0] == "(tanpa tahap)" and "tahap terjauh" in heat.hovertemplate
     out = persona_outcomes(assignments, journey)
     bars = plot_persona_outcomes(out)
     assert [len(b.x) for b in bars.data] == [2, 2, 2]

@@ -117,3 +117,21 @@ def test_notebook_with_an_explicit_k_on_the_demo_sample(repo_root, tmp_path):
     stable = selection["stability"].iat[0] >= selection["min_stability"].iat[0]
     assert ("Warning: these personas are not stable" in text) == (not stable)
     assert set(_table(out, "persona_assignments")["persona"]) == {1, 2, 3}
+
+
+def test_notebook_in_indonesian_on_the_demo_sample(repo_root, tmp_path):
+    # report.language: id: generated labels, descriptions and the feature dictionary are
+    # written in Indonesian (fixed labels and headers are translated on display)
+    cfg = yaml.safe_load((repo_root / "configs" / "demo.yaml").read_text())
+    cfg["client"] = "demo_id"
+    cfg["report"]["language"] = "id"
+    out, text = _run(repo_root, tmp_path, cfg, k=2)
+    named = _table(out, "persona_labels")
+    words = {"tinggi", "rendah", "tipikal"}
+    assert all(words & set(label.replace(",", " ").split()) for label in named["persona_label"])
+    assert named["description"].str.contains(r"\(semua: ").all()
+    roles = set(_table(out, "feature_dictionary")["role"])
+    assert roles <= {"dikelompokkan", "deskriptif", "menentukan pelanggan yang dipelajari"} | {
+        r for r in roles if r.startswith("tidak dipakai (")
+    }
+    assert "Persona terbesar, **" in text

@@ -110,6 +110,28 @@ def test_summary_counts_every_customer_and_the_value_at_stake():
     assert list(fig.data[0].x) == summary.loc[summary["customers"] > 0, "customers"].tolist()
 
 
+def test_customers_without_an_action_in_indonesian():
+    spec = PlaybookSpec()
+    # k matches no rule: its label is "(tanpa tindakan)" in Indonesian, its key stays NO_ACTION
+    actions = next_best_actions(_context(), spec, language="id")
+    got = actions.set_index("customer_id")
+    assert got.loc["k", "action"] == NO_ACTION
+    assert got.loc["k", "action_label"] == "(tanpa tindakan)"
+    summary = action_summary(actions, spec, language="id")
+    assert summary.set_index("action").loc[NO_ACTION, "action_label"] == "(tanpa tindakan)"
+    fig = plot_action_summary(summary, language="id")
+    bars = dict(zip(fig.data[0].y, fig.data[0].x, strict=True))
+    assert bars["(tanpa tindakan)"] == 1
+    assert "pelanggan" in fig.data[0].hovertemplate
+    assert "nilai yang dipertaruhkan" in fig.data[0].hovertemplate
+    # every customer matched: the summary still lists the empty row, worded in the language
+    matched = actions[actions["action"] != NO_ACTION]
+    row = action_summary(matched, spec, language="id").set_index("action").loc[NO_ACTION]
+    assert (row["action_label"], row["customers"]) == ("(tanpa tindakan)", 0)
+    row = action_summary(matched, spec).set_index("action").loc[NO_ACTION]
+    assert row["action_label"] == NO_ACTION  # English: "(no action)", as before
+
+
 def test_a_custom_rule_by_persona_and_band():
     spec = PlaybookSpec.model_validate(
         {

@@ -152,3 +152,66 @@ def test_scalar_of_a_timestamp(engine):
     # 5 events, the latest on Jan 3 09:00 UTC
     assert engine.scalar("SELECT MAX(ts) FROM events") == pd.Timestamp("2025-01-03 09:00", tz="UTC")
     assert engine.scalar("SELECT 1 WHERE FALSE") is None
+
+
+def test_issues_and_summary_in_indonesian(engine):
+    from journeylib.config import ReportSpec
+
+    manifest = {
+        "files": {"events": {"file": "raw/ev.csv", "rows_read": 8}},
+        "notices": [
+            {"table": "events", "column": "device", "check": "unknown device label", "count": 2,
+             "action": "mapped to 'other'"},
+            {"table": "events", "column": None, "check": "duplicate rows", "count": 3,
+             "action": "dropped"},
+            {"table": "orders", "column": "revenue", "check": "every decimal part has three "
+             "digits", "count": 2, "action": "read with ',' as decimal separator; check "
+             "`decimal:` on this source"},
+            {"table": "events", "column": "x", "check": "a check nobody translated", "count": 1,
+             "action": "kept"},
+        ],
+        "identity": [
+            {"table": "events", "source": "web", "records": 5, "matched": 4, "ids": 2,
+             "unmatched_ids": 1},
+        ],
+    }  # fmt: skip
+    english = quality.issues(manifest)
+    shown = quality.issues(manifest, language="id")
+    # same rows in the same order; check and action translated, names kept; the column word of
+    # "unknown <column> label" is translated, the quoted label is not; unknown texts stay
+    assert shown[["table", "column", "count"]].equals(english[["table", "column", "count"]])
+    assert shown["check"].tolist() == [
+        "a check nobody translated",
+        "baris duplikat",
+        "label perangkat tidak dikenal",
+        "setiap bagian desimal terdiri atas tiga digit",
+    ]
+    assert shown["action"].tolist() == [
+        "kept",
+        "dihapus",
+        "dipetakan ke 'other'",
+        "dibaca dengan ',' sebagai pemisah desimal; periksa `decimal:` pada sumber ini",
+    ]
+    ov = quality.table_overview(engine, manifest)
+    cov = quality.identity_coverage(manifest)
+    lines = quality.summary(ov, english, cov, ReportSpec(language="id"))
+    # events: 5 rows from 2 customers; orders: 2 lines from customer a; 3 dropped of 8 read
+    # (orders has no rows_read) = 37.5%; 4 of 5 event records matched = 80.0%
+    assert lines == [
+        "5 event dari 2 pelanggan antara 2025-01-01 dan 2025-01-03 (UTC).",
+        "2 baris pesanan dari 1 pelanggan.",
+        "3 dari 8 baris mentah dihapus (37,5%); setiap masalah lain diperbaiki di tempat dan "
+        "dicantumkan di bawah.",
+        "80,0% catatan event (id web) cocok dengan pelanggan yang dikenal; 1 id web tetap anonim.",
+    ]
+    assert quality.summary(ov, english, cov)[2].startswith("3 of 8 raw rows were dropped (37,5%)")
+    # 3 days (Jan 1..3), Jan 2 without a session
+    daily = quality.daily_volume(engine)
+    assert quality.volume_summary(daily) == "3 days covered; 1 days without any session."
+    assert quality.volume_summary(daily, ReportSpec(language="id")) == (
+        "3 hari tercakup; 1 hari tanpa sesi sama sekali."
+    )
+    fig = quality.plot_daily_volume(daily, language="id")
+    assert [t.name for t in fig.data] == ["sesi", "pesanan"]
+    assert quality.plot_mix(quality.label_mix(engine, "device"), "device", language="id").layout.title.text == "Event per perangkat"  # fmt: skip
+    assert quality.plot_mix(quality.label_mix(engine, "device"), "device").layout.title.text == "Events by device"  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import string
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from journeylib.recommend import (
     holdout,
     offline_evaluation,
     plot_evaluation,
+    plot_weight_curve,
     time_split,
 )
 
@@ -184,9 +186,74 @@ def test_offline_evaluation_refuses_windows_without_data():
         offline_evaluation(eng, spec, as_of="2025-01-10")
 
 
+def test_messages_and_notes_in_indonesian():
+    eng = engine_for(orders=_orders())
+    # 30 test days up to 10 January: the training data would end on 11 December, before the
+    # first order (1 January)
+    with pytest.raises(RecommendDataError) as caught:
+        offline_evaluation(eng, RecommendSpec(test_days=30), as_of="2025-01-10")
+    assert str(caught.value) == (
+        "no orders up to 2024-12-11 to learn from (test window 2024-12-12..2025-01-10); choose a "
+        "shorter test_days or a later as_of"
+    )
+    assert caught.value.text("id") == (
+        "tidak ada pesanan hingga 2024-12-11 untuk dipelajari (periode uji 2024-12-12..2025-01-10);"
+        " pilih test_days yang lebih pendek atau as_of yang lebih akhir"
+    )
+    assert caught.value.text() == str(caught.value)
+    assert RecommendDataError("a plain message").text("id") == "a plain message"
+    # d's first order falls in the test window (a cold customer); the persona fallback is asked
+    # for but the engine has no persona assignments: a note says so, in the language asked for
+    spec = RecommendSpec(k=2, test_days=2, min_item_support=1)
+    ev = offline_evaluation(eng, spec, as_of="2025-01-10", personas=True, language="id")
+    assert ev.notes == [
+        "penetapan persona tidak ditemukan: pelanggan baru dievaluasi dengan produk terlaris "
+        "secara keseluruhan"
+    ]
+    assert offline_evaluation(eng, spec, as_of="2025-01-10", personas=True).notes == [
+        "no persona assignments: cold customers evaluated on global popularity"
+    ]
+    assert plot_evaluation(ev.table, language="id").layout.title.text == (
+        "Evaluasi offline pada k = 2"
+    )
+    assert plot_evaluation(ev.table).layout.title.text == "Offline evaluation at k = 2"
+
+
+def test_weight_curve_plot():
+    curve = pd.DataFrame(
+        {"popularity_weight": [0.0, 0.5, 1.0], "recall": [0.2, 0.3, 0.25],
+         "ci_low": [0.1, 0.2, 0.15], "ci_high": [0.3, 0.4, 0.35]}
+    )  # fmt: skip
+    fig = plot_weight_curve(curve, k=10, language="id")
+    line = fig.data[0]
+    assert list(line.x) == [0.0, 0.5, 1.0] and list(line.y) == [0.2, 0.3, 0.25]
+    # the error bars reach the interval: 0.3 - 0.2 = 0.1 above and below the first point
+    assert line.error_y.array[0] == pytest.approx(0.1)
+    assert line.error_y.arrayminus[0] == pytest.approx(0.1)
+    assert fig.layout.title.text == "Recall@10 validasi menurut bobot produk terlaris"
+    assert line.hovertemplate.startswith("bobot %{x:.1f}: recall@10 %{y:.1%}")
+    en = plot_weight_curve(curve, k=10)
+    assert en.layout.title.text == "Validation recall@10 by popularity weight"
+
+
 def test_recommend_spec_validation():
     assert RecommendSpec().popularity_weight == 0.0
     assert RecommendSpec(popularity_weight="auto").popularity_weight == "auto"
     for bad in ({"popularity_weight": 1.5}, {"similarity": "pearson"}, {"k": 0}, {"x": 1}):
         with pytest.raises(ValidationError):
             RecommendSpec(**bad)
+
+
+def _same_fields(texts: dict) -> None:
+    """Every text exists in English and Indonesian with the same fields."""
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+    assert texts["en"].keys() == texts["id"].keys()
+    for key, text in texts["en"].items():
+        assert fields(text) == fields(texts["id"][key]), key
+
+
+def test_every_text_exists_in_both_languages_with_the_same_fields():
+    from journeylib.recommend import evaluate
+
+    _same_fields(evaluate._PLOT_TEXT)
+    _same_fields(evaluate._MESSAGES)

@@ -277,6 +277,9 @@ def test_notebook_without_orders_skips_the_products_in_bahasa_indonesia(repo_roo
     assert "**Ekspor untuk alat email:**" in text
     assert "uplift pemulihan keranjang tidak diestimasi" in text
     assert not (out / "tables" / "product_recommendations.parquet").exists()
+    # the row of customers without an action is worded in Indonesian too (its key stays)
+    summary = _table(out, "action_summary").set_index("action")
+    assert summary.loc["(no action)", "action_label"] == "(tanpa tindakan)"
 
 
 @pytest.mark.slow

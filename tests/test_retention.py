@@ -269,6 +269,24 @@ def test_plots_draw_the_tables(orders):
     assert list(fig.data[3].y) == [0, -1, -1]  # dormant drawn below zero
 
 
+def test_plots_in_bahasa_indonesia(orders):
+    fig = retention.plot_cohort_heatmap(retention.cohort_retention(orders), language="id")
+    assert fig.layout.title.text == "Retensi kohort (kosong: belum teramati)"
+    assert fig.layout.xaxis.title.text == "periode sejak pembelian pertama"
+    assert fig.layout.yaxis.title.text == "kohort (pembelian pertama)"
+    assert fig.data[0].colorbar.title.text == "retensi"
+    # a title given by the caller is kept as it is
+    own = retention.plot_cohort_heatmap(
+        retention.cohort_retention(orders), title="T", language="id"
+    )
+    assert own.layout.title.text == "T"
+    fig = retention.plot_lifecycle(retention.lifecycle(orders), language="id")
+    # new, returning, resurrected, dormant, in the order of LIFECYCLE_STATUSES
+    assert [t.name for t in fig.data] == ["baru", "berulang", "aktif kembali", "tidak aktif"]
+    assert fig.data[3].hovertemplate.endswith(" tidak aktif<extra></extra>")
+    assert fig.layout.yaxis.title.text == "pelanggan"
+
+
 # ---------------------------------------------------------------------------------------------
 # Planted truth (synthetic client, 3,000 customers).
 # ---------------------------------------------------------------------------------------------

@@ -174,6 +174,33 @@ def test_labels_in_bahasa_indonesia():
         "Advokasi",
     ]
     assert st.StageModel().label("decision") == "Decision"
+    # the pseudo-stages of the transition matrix too; English keeps the machine names
+    assert [model.label(n) for n in (st.START, st.EXIT, st.ACTIVE)] == [
+        "(awal)",
+        "(keluar)",
+        "(masih aktif)",
+    ]
+    assert st.StageModel().label(st.EXIT) == "(exit)"
+
+
+def test_stage_charts_in_bahasa_indonesia(engine):
+    cs = st.customer_stages(engine, st.StageModel(), as_of=AS_OF)
+    conv = st.stage_conversion(cs)
+    # the chart follows the model's language; an explicit language wins
+    fig = st.plot_stage_conversion(conv, st.StageModel(language="id"))
+    assert fig.layout.title.text == "Pelanggan yang mencapai setiap tahap"
+    assert fig.layout.yaxis.title.text == "pelanggan"
+    assert list(fig.data[0].x) == ["Kesadaran", "Pertimbangan", "Keputusan", "Retensi", "Advokasi"]
+    en = st.plot_stage_conversion(conv, st.StageModel(language="id"), language="en")
+    assert en.layout.title.text == "Customers reaching each stage"
+    assert list(en.data[0].x)[:2] == ["Awareness", "Consideration"]
+    tr = st.stage_transitions(engine, st.StageModel(), as_of=AS_OF)
+    fig = st.plot_transition_matrix(tr, st.StageModel(), language="id")
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("ke", "dari")
+    assert list(fig.data[0].y)[0] == "(awal)" and list(fig.data[0].x)[-2:] == [
+        "(keluar)",
+        "(masih aktif)",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

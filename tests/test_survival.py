@@ -523,3 +523,12 @@ def test_plot_draws_what_the_table_holds():
     assert len(lower.x) == 3
     no_band = plot_survival(km, bands=False)
     assert len(no_band.data) == 1
+    assert fig.layout.title.text == "Retention (Kaplan-Meier) with 95% confidence bands"
+    assert curve.hovertemplate.startswith("a<br>time %{x}: %{y:.1%} surviving<br>95% band")
+    # in Indonesian: the default title and the hover text; a given title is kept as given
+    curve = plot_survival(km, language="id").data[2]
+    assert curve.hovertemplate.startswith("a<br>waktu %{x}: %{y:.1%} masih aktif<br>selang 95%")
+    assert plot_survival(km, language="id").layout.title.text == (
+        "Retensi (Kaplan-Meier) dengan selang kepercayaan 95%"
+    )
+    assert plot_survival(km, title="Retensi", language="id").layout.title.text == "Retensi"

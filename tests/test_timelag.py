@@ -193,6 +193,16 @@ def test_plots(events):
     assert len(fig.data) == 1 and list(fig.data[0].x)[-1] == "12+"
 
 
+def test_plots_in_bahasa_indonesia(events):
+    fig = timelag.plot_time_lag(timelag.time_lag(events, by="channel"), language="id")
+    assert fig.layout.title.text == "Hari dari sentuhan pertama hingga konversi"
+    assert (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text) == ("hari", "porsi konversi")
+    assert [t.name for t in fig.data] == ["email", "social"]  # channel names stay
+    fig = timelag.plot_path_length(timelag.path_length(events), language="id")
+    assert fig.layout.title.text == "Panjang jalur hingga konversi"
+    assert fig.data[0].name == "semua konversi" and "konversi)" in fig.data[0].hovertemplate
+
+
 @pytest.mark.shared_data
 def test_retentioneering_simple_shop(shared_datasets):
     from journeylib.sessions import sessionize

@@ -7,6 +7,7 @@ test); the synthetic test checks that the planted causes of low NPS come out as 
 from __future__ import annotations
 
 import math
+import string
 
 import numpy as np
 import pandas as pd
@@ -516,6 +517,37 @@ def test_plots_draw_their_tables():
     assert {tr.name for tr in fig.data} == {"NPS 95% interval", "NPS", "CSAT: share 4-5"}
 
 
+def test_plots_in_indonesian():
+    ctx = small_context().assign(
+        stage=["decision"] * 4 + ["retention"] * 4, stage_no=[3] * 4 + [4] * 4
+    )
+    # the nps rows of one stage: 10, 9, 3, 8 -> 2 promoters, 1 detractor of 4 -> NPS 25
+    fig = voice.plot_nps_by(
+        voice.satisfaction_by(ctx, "stage"), language="id", labels={"decision": "Keputusan"}
+    )
+    assert list(fig.data[0].x) == ["Keputusan"] and list(fig.data[0].y) == [25.0]
+    assert fig.layout.title.text == "NPS per tahap (selang kepercayaan 95%; pucat: sedikit jawaban)"
+    assert fig.layout.xaxis.title.text == "tahap"
+    assert "jawaban" in fig.data[0].hovertemplate
+    # English: the dimension's own name, as before; groups without a label stay as they are
+    en = voice.plot_nps_by(voice.satisfaction_by(ctx, "channel"))
+    assert en.layout.title.text == "NPS by channel (95% interval; pale: few answers)"
+    assert en.layout.xaxis.title.text == "channel"
+    engine, dctx = drivers_engine()
+    fig = voice.plot_detractor_drivers(
+        voice.detractor_drivers(engine, dctx, min_support=1), language="id"
+    )
+    assert "detraktor" in fig.data[0].hovertemplate and "promotor" in fig.data[0].hovertemplate
+    over = voice.satisfaction_over_time(
+        pd.DataFrame(
+            {"ts": pd.to_datetime(["2025-03-03", "2025-03-11"], utc=True), "kind": ["nps", "csat"],
+             "score": [9, 5]}
+        )
+    )  # fmt: skip
+    fig = voice.plot_satisfaction_over_time(over, language="id")
+    assert all("jawaban" in tr.hovertemplate for tr in fig.data if tr.hovertemplate)
+
+
 # ---- synthetic data with planted causes ---------------------------------------------------------
 def test_planted_friction_drives_detractors(synth_client):
     engine, config = synth_client.engine, synth_client.config
@@ -582,3 +614,15 @@ def test_all_planted_friction_causes_are_significant_detractor_drivers(synth_cli
     assert drivers.loc[planted, "lift"].is_monotonic_decreasing
     friction = {"delivery_late", "payment_error", "return_request", "contact_support"}
     assert set(drivers.sort_values("rank").index[:4]) == friction
+
+
+def _same_fields(texts: dict) -> None:
+    """Every text exists in English and Indonesian with the same fields."""
+    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
+    assert texts["en"].keys() == texts["id"].keys()
+    for key, text in texts["en"].items():
+        assert fields(text) == fields(texts["id"][key]), key
+
+
+def test_every_chart_text_exists_in_both_languages_with_the_same_fields():
+    _same_fields(voice._PLOT_TEXT)

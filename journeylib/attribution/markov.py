@@ -567,9 +567,27 @@ def select_order(
     return int(table["order"].iat[best]), table
 
 
-def plot_removal_effects(effects: pd.DataFrame) -> go.Figure:
+#: Chart text in each report language.
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "hover": "without %{y}: %{x:.1%} of conversions lost<extra></extra>",
+        "title": "Conversions lost if the channel were removed (Markov removal effect)",
+        "x": "share of conversions lost",
+        "channel": "channel",
+    },
+    "id": {
+        "hover": "tanpa %{y}: %{x:.1%} konversi hilang<extra></extra>",
+        "title": "Konversi yang hilang bila kanal dihapus (efek penghapusan Markov)",
+        "x": "porsi konversi yang hilang",
+        "channel": "kanal",
+    },
+}
+
+
+def plot_removal_effects(effects: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Bars of ``MarkovAttribution.removal_effects_``: the share of conversions lost without
-    each channel, largest first."""
+    each channel, largest first (text in ``language``: ``en`` or ``id``)."""
+    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])
     import plotly.graph_objects as go
 
     t = effects.sort_values("removal_effect", ascending=True)
@@ -578,13 +596,13 @@ def plot_removal_effects(effects: pd.DataFrame) -> go.Figure:
             x=t["removal_effect"],
             y=t["channel"].astype(str),
             orientation="h",
-            hovertemplate="without %{y}: %{x:.1%} of conversions lost<extra></extra>",
+            hovertemplate=text["hover"],
         )
     )
     fig.update_layout(
-        title="Conversions lost if the channel were removed (Markov removal effect)",
-        xaxis={"title": "share of conversions lost", "tickformat": ".0%", "rangemode": "tozero"},
-        yaxis={"title": "channel"},
+        title=text["title"],
+        xaxis={"title": text["x"], "tickformat": ".0%", "rangemode": "tozero"},
+        yaxis={"title": text["channel"]},
         margin={"l": 110, "r": 20, "t": 50, "b": 40},
         height=max(300, 28 * len(t) + 100),
     )

@@ -386,17 +386,79 @@ _ROLE_COLOURS = {
 }
 
 
+#: Chart text in each report language (role and position names included).
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "only_assists": "only assists",
+        "assist_hover": "%{y}: %{customdata[0]:,.0f} assisted / %{customdata[1]:,.0f} "
+        "last-touch conversions (%{customdata[2]})<extra></extra>",
+        "assist_title": "Assisted vs last-touch conversions (ratio > 1: the channel mostly "
+        "assists)",
+        "assist_x": "assisted / last-touch conversions",
+        "channel": "channel",
+        "closer": "closer",
+        "balanced": "balanced",
+        "assister": "assister",
+        "none": "none",
+        "early": "early",
+        "mid": "mid",
+        "late": "late",
+        "sole": "sole",
+        "roles_title": "Where channels sit on conversion paths (share of their touches)",
+        "roles_x": "share of touches",
+        "stage_hover": "%{y} → %{x}: %{z:.1%} of the stage's entries<extra></extra>",
+        "stage_title": "Channels bringing customers into each stage",
+        "stage": "stage",
+        "entry_channel": "channel of the entry event",
+        "roas_hover": "%{x}: %{y:.2f} revenue per unit of spend<extra>",
+        "roas_title": "Return on ad spend per channel (revenue credited / cost), by model",
+        "model": "model",
+    },
+    "id": {
+        "only_assists": "hanya membantu",
+        "assist_hover": "%{y}: %{customdata[0]:,.0f} konversi dibantu / %{customdata[1]:,.0f} "
+        "konversi sentuhan terakhir (%{customdata[2]})<extra></extra>",
+        "assist_title": "Konversi yang dibantu vs sentuhan terakhir (rasio > 1: kanal lebih "
+        "banyak membantu)",
+        "assist_x": "konversi dibantu / konversi sentuhan terakhir",
+        "channel": "kanal",
+        "closer": "penuntas",
+        "balanced": "seimbang",
+        "assister": "pendukung",
+        "none": "tidak ada",
+        "early": "awal",
+        "mid": "tengah",
+        "late": "akhir",
+        "sole": "satu-satunya",
+        "roles_title": "Posisi kanal pada jalur konversi (porsi sentuhannya)",
+        "roles_x": "porsi sentuhan",
+        "stage_hover": "%{y} → %{x}: %{z:.1%} dari kedatangan di tahap itu<extra></extra>",
+        "stage_title": "Kanal yang membawa pelanggan masuk ke setiap tahap",
+        "stage": "tahap",
+        "entry_channel": "kanal event masuk",
+        "roas_hover": "%{x}: pendapatan %{y:.2f} per satuan biaya iklan<extra>",
+        "roas_title": "ROAS per kanal (pendapatan yang dikreditkan / biaya), menurut model",
+        "model": "model",
+    },
+}
+
+
+def _t(language: str, key: str) -> str:
+    return _PLOT_TEXT.get(language, _PLOT_TEXT["en"]).get(key, key)
+
+
 def plot_assist_ratio(
     table: pd.DataFrame,
     *,
     closer_below: float = CLOSER_BELOW,
     assister_above: float = ASSISTER_ABOVE,
+    language: str = "en",
 ) -> go.Figure:
     """Bars of :func:`assisted_conversions`: assist/last-touch ratio per channel, by role.
 
     A log axis keeps ratios of 0.2 and 5 equally far from 1; channels that only assist
     (``inf``) are drawn at the right edge and labelled, channels without conversions are left
-    out.
+    out. Text, role names included, is in ``language`` (``en`` or ``id``).
     """
     import plotly.graph_objects as go
 
@@ -406,7 +468,10 @@ def plot_assist_ratio(
     top = float(max(positive.max() if len(positive) else 1.0, assister_above)) * 2
     low = float(min(positive.min() if len(positive) else 1.0, closer_below)) / 2
     x = data["assist_ratio"].replace([np.inf], top).clip(lower=low)
-    text = ["only assists" if np.isinf(r) else f"{r:.2f}" for r in data["assist_ratio"]]
+    text = [
+        _t(language, "only_assists") if np.isinf(r) else f"{r:.2f}" for r in data["assist_ratio"]
+    ]
+    roles = np.array([_t(language, str(r)) for r in data["role"]], dtype=object)
     fig = go.Figure(
         go.Bar(
             x=x,
@@ -416,27 +481,26 @@ def plot_assist_ratio(
             text=text,
             textposition="auto",
             customdata=np.stack(
-                [data["assisted_conversions"], data["last_touch_conversions"], data["role"]],
-                axis=-1,
+                [data["assisted_conversions"], data["last_touch_conversions"], roles], axis=-1
             ),
-            hovertemplate="%{y}: %{customdata[0]:,.0f} assisted / %{customdata[1]:,.0f} "
-            "last-touch conversions (%{customdata[2]})<extra></extra>",
+            hovertemplate=_t(language, "assist_hover"),
         )
     )
     for xline in (closer_below, assister_above):
         fig.add_vline(x=xline, line_dash="dot", line_color="#666666")
     fig.update_layout(
-        title="Assisted vs last-touch conversions (ratio > 1: the channel mostly assists)",
-        xaxis={"title": "assisted / last-touch conversions", "type": "log"},
-        yaxis={"title": "channel"},
+        title=_t(language, "assist_title"),
+        xaxis={"title": _t(language, "assist_x"), "type": "log"},
+        yaxis={"title": _t(language, "channel")},
         margin={"l": 140, "r": 20, "t": 50, "b": 40},
         height=120 + 26 * len(data),
     )
     return fig
 
 
-def plot_role_shares(table: pd.DataFrame) -> go.Figure:
-    """Stacked bars of :func:`role_shares`: each channel's touches by position on the path."""
+def plot_role_shares(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Stacked bars of :func:`role_shares`: each channel's touches by position on the path
+    (text in ``language``: ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     data = table.loc[table["touches"] > 0].sort_values("late_share", kind="stable")
@@ -447,15 +511,15 @@ def plot_role_shares(table: pd.DataFrame) -> go.Figure:
             x=data[f"{name}_share"],
             y=data["channel"].astype(str),
             orientation="h",
-            name=name,
+            name=_t(language, name),
             marker_color=colours[name],
-            hovertemplate="%{y}: %{x:.0%} " + name + "<extra></extra>",
+            hovertemplate="%{y}: %{x:.0%} " + _t(language, name) + "<extra></extra>",
         )
     fig.update_layout(
-        title="Where channels sit on conversion paths (share of their touches)",
+        title=_t(language, "roles_title"),
         barmode="stack",
-        xaxis={"title": "share of touches", "tickformat": ".0%", "range": [0, 1]},
-        yaxis={"title": "channel"},
+        xaxis={"title": _t(language, "roles_x"), "tickformat": ".0%", "range": [0, 1]},
+        yaxis={"title": _t(language, "channel")},
         legend={"orientation": "h", "y": -0.15},
         margin={"l": 140, "r": 20, "t": 50, "b": 40},
         height=150 + 26 * len(data),
@@ -463,8 +527,9 @@ def plot_role_shares(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def plot_channel_stage_matrix(table: pd.DataFrame) -> go.Figure:
-    """Heatmap of :func:`channel_stage_matrix`: share of each stage's entries per channel."""
+def plot_channel_stage_matrix(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """Heatmap of :func:`channel_stage_matrix`: share of each stage's entries per channel (text
+    in ``language``: ``en`` or ``id``; stage names are shown as the table holds them)."""
     import plotly.graph_objects as go
 
     stages = table.drop_duplicates("stage_no").sort_values("stage_no")["stage"].astype(str)
@@ -484,13 +549,13 @@ def plot_channel_stage_matrix(table: pd.DataFrame) -> go.Figure:
             zmin=0,
             text=[[f"{v:.0%}" for v in row] for row in z],
             texttemplate="%{text}",
-            hovertemplate="%{y} → %{x}: %{z:.1%} of the stage's entries<extra></extra>",
+            hovertemplate=_t(language, "stage_hover"),
         )
     )
     fig.update_layout(
-        title="Channels bringing customers into each stage",
-        xaxis={"title": "stage"},
-        yaxis={"title": "channel of the entry event"},
+        title=_t(language, "stage_title"),
+        xaxis={"title": _t(language, "stage")},
+        yaxis={"title": _t(language, "entry_channel")},
         margin={"l": 140, "r": 20, "t": 50, "b": 40},
         height=160 + 26 * len(wide),
     )
@@ -498,11 +563,24 @@ def plot_channel_stage_matrix(table: pd.DataFrame) -> go.Figure:
 
 
 def plot_spend_efficiency(
-    table: pd.DataFrame, models: Sequence[str] = ("last_touch", "markov", "shapley")
+    table: pd.DataFrame,
+    models: Sequence[str] = ("last_touch", "markov", "shapley"),
+    *,
+    language: str = "en",
 ) -> go.Figure:
     """Grouped bars of :func:`spend_efficiency`: return on ad spend per channel under a few
-    models (channels with spend only)."""
+    models (channels with spend only); text, model names included, in ``language`` (``en`` or
+    ``id``)."""
     import plotly.graph_objects as go
+
+    from journeylib.attribution.suite import model_label
+
+    def shown(model: str) -> str:
+        return (
+            str(model).replace("_", " ")
+            if language == "en"
+            else model_label(model, language=language)
+        )
 
     data = table[(table["cost"] > 0) & table["model"].isin(models)]
     fig = go.Figure()
@@ -511,16 +589,18 @@ def plot_spend_efficiency(
         fig.add_bar(
             x=part["channel"].astype(str),
             y=part["roas"],
-            name=str(model).replace("_", " "),
-            hovertemplate="%{x}: %{y:.2f} revenue per unit of spend<extra>" + model + "</extra>",
+            name=shown(model),
+            hovertemplate=_t(language, "roas_hover")
+            + (model if language == "en" else shown(model))
+            + "</extra>",
         )
     fig.add_hline(y=1.0, line_dash="dot", line_color="#666666")
     fig.update_layout(
-        title="Return on ad spend per channel (revenue credited / cost), by model",
+        title=_t(language, "roas_title"),
         barmode="group",
-        xaxis={"title": "channel"},
+        xaxis={"title": _t(language, "channel")},
         yaxis={"title": "ROAS", "rangemode": "tozero"},
-        legend={"title": {"text": "model"}},
+        legend={"title": {"text": _t(language, "model")}},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=400,
     )

@@ -500,9 +500,30 @@ def shapley(
     return model.fit(paths).attribution_
 
 
-def plot_by_position(by_position: pd.DataFrame) -> go.Figure:
+#: Chart text in each report language.
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "share": "share",
+        "hover": "%{y}, position %{x}: %{z:.1%} of conversions<extra></extra>",
+        "title": "Shapley credit by the position where the channel joins the path",
+        "x": "position of first appearance",
+        "channel": "channel",
+    },
+    "id": {
+        "share": "porsi",
+        "hover": "%{y}, posisi %{x}: %{z:.1%} konversi<extra></extra>",
+        "title": "Kredit Shapley menurut posisi kanal saat pertama kali masuk ke jalur",
+        "x": "posisi kemunculan pertama",
+        "channel": "kanal",
+    },
+}
+
+
+def plot_by_position(by_position: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Heatmap of ``ShapleyAttribution(variant="ordered").by_position_``: each channel's
-    share of conversions by the position where it first joins the path."""
+    share of conversions by the position where it first joins the path (text in ``language``:
+    ``en`` or ``id``)."""
+    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])
     import plotly.graph_objects as go
 
     wide = by_position.pivot_table(
@@ -514,14 +535,14 @@ def plot_by_position(by_position: pd.DataFrame) -> go.Figure:
             x=[str(c) for c in wide.columns],
             y=wide.index.astype(str).tolist(),
             colorscale="Greens",
-            colorbar={"title": "share", "tickformat": ".0%"},
-            hovertemplate="%{y}, position %{x}: %{z:.1%} of conversions<extra></extra>",
+            colorbar={"title": text["share"], "tickformat": ".0%"},
+            hovertemplate=text["hover"],
         )
     )
     fig.update_layout(
-        title="Shapley credit by the position where the channel joins the path",
-        xaxis={"title": "position of first appearance"},
-        yaxis={"title": "channel"},
+        title=text["title"],
+        xaxis={"title": text["x"]},
+        yaxis={"title": text["channel"]},
         margin={"l": 110, "r": 20, "t": 50, "b": 40},
         height=max(300, 28 * len(wide) + 100),
     )

@@ -22,6 +22,7 @@ from journeylib.config import AttributionSpec
 
 __all__ = [
     "MODEL_LABELS",
+    "MODEL_LABELS_ID",
     "TIMED_MODELS",
     "bootstrap_all",
     "credit_all",
@@ -46,8 +47,29 @@ MODEL_LABELS: dict[str, str] = {
 }
 
 
-def model_label(name: str) -> str:
-    """The display name of a model (its key when unknown)."""
+#: Display names of the models in Bahasa Indonesia (``report.language: id``).
+MODEL_LABELS_ID: dict[str, str] = {
+    "first_touch": "Sentuhan pertama",
+    "last_touch": "Sentuhan terakhir",
+    "last_non_direct": "Sentuhan terakhir non-direct",
+    "linear": "Linear",
+    "time_decay": "Peluruhan waktu (time decay)",
+    "position_based": "Berbasis posisi (U)",
+    "j_shaped": "Berbentuk J",
+    "inverse_j": "J terbalik",
+    "markov": "Markov",
+    "shapley": "Shapley",
+}
+
+
+def model_label(name: str, *, language: str = "en") -> str:
+    """The display name of a model in ``language`` (``en`` or ``id``; its key when unknown).
+
+    >>> model_label("last_touch"), model_label("last_touch", language="id")
+    ('Last touch', 'Sentuhan terakhir')
+    """
+    if language == "id" and name in MODEL_LABELS_ID:
+        return MODEL_LABELS_ID[name]
     return MODEL_LABELS.get(name, name)
 
 

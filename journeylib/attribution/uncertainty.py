@@ -453,10 +453,43 @@ def agreement_matrix(agreement: pd.DataFrame, value: str = "kendall_tau") -> pd.
     return wide.rename_axis("model").reset_index()
 
 
-def plot_model_comparison(table: pd.DataFrame) -> go.Figure:
+#: Chart text in each report language.
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "hover": "%{x}: %{y:.1%} of conversions<extra>",
+        "title": "Share of conversions credited to each channel, by model",
+        "channel": "channel",
+        "share": "share of conversions",
+        "model": "model",
+    },
+    "id": {
+        "hover": "%{x}: %{y:.1%} konversi<extra>",
+        "title": "Porsi konversi yang dikreditkan ke setiap kanal, menurut model",
+        "channel": "kanal",
+        "share": "porsi konversi",
+        "model": "model",
+    },
+}
+
+
+def plot_model_comparison(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Grouped bars of :func:`compare_models` (long): share per channel, one colour per model,
-    with the bootstrap interval as error bars where ``share_low``/``share_high`` are given."""
+    with the bootstrap interval as error bars where ``share_low``/``share_high`` are given.
+
+    Text is in ``language`` (``en`` or ``id``); model keys and English model names
+    (:data:`journeylib.attribution.suite.MODEL_LABELS`) are shown in that language.
+    """
     import plotly.graph_objects as go
+
+    from journeylib.attribution.suite import MODEL_LABELS, model_label
+
+    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])
+    keys = {label: key for key, label in MODEL_LABELS.items()}
+
+    def shown(model: object) -> str:
+        if language == "en":
+            return str(model)
+        return model_label(keys.get(str(model), str(model)), language=language)
 
     missing = [c for c in ("channel", "model", "share") if c not in table.columns]
     if missing:
@@ -480,16 +513,16 @@ def plot_model_comparison(table: pd.DataFrame) -> go.Figure:
         fig.add_bar(
             x=part["channel"].astype(str),
             y=share,
-            name=str(model),
+            name=shown(model),
             error_y=error,
-            hovertemplate="%{x}: %{y:.1%} of conversions<extra>" + str(model) + "</extra>",
+            hovertemplate=text["hover"] + shown(model) + "</extra>",
         )
     fig.update_layout(
-        title="Share of conversions credited to each channel, by model",
+        title=text["title"],
         barmode="group",
-        xaxis={"title": "channel"},
-        yaxis={"title": "share of conversions", "tickformat": ".0%", "rangemode": "tozero"},
-        legend={"title": {"text": "model"}},
+        xaxis={"title": text["channel"]},
+        yaxis={"title": text["share"], "tickformat": ".0%", "rangemode": "tozero"},
+        legend={"title": {"text": text["model"]}},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
         height=420,
     )

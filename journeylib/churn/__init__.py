@@ -66,7 +66,7 @@ from journeylib.churn.labels import (
     training_frame,
 )
 from journeylib.churn.model import DEFAULT_HGB_PARAMS, ChurnModel, churn_model
-from journeylib.churn.risk import at_risk_list, customer_reasons
+from journeylib.churn.risk import at_risk_list, customer_reasons, value_description
 
 __all__ = [
     "DEFAULT_HGB_PARAMS",
@@ -110,4 +110,5 @@ __all__ = [
     "threshold_table",
     "time_split",
     "training_frame",
+    "value_description",
 ]

@@ -27,6 +27,7 @@ from journeylib.churn.labels import (
     check_classes,
     customer_split,
     last_data_day,
+    report_language,
     scoring_frame,
     time_split,
     training_frame,
@@ -46,7 +47,8 @@ class ChurnData:
     ``train``/``test``: one row per customer, ``customer_id``, features, ``churned``;
     ``score``: the customers to score now (no label); ``kind``: ``"labelled"`` or ``"time"``;
     ``split``: the cut-offs of a time split (``None`` for labelled data); ``notes``: sentences
-    for the report (rows left out, the label definition).
+    for the report (rows left out, the label definition: ``"label: ..."``), in the config's
+    report language.
     """
 
     kind: str
@@ -81,6 +83,25 @@ def split_xy(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return frame.drop(columns=[LABEL]), frame[LABEL].to_numpy(dtype=bool)
 
 
+#: The notes of :func:`churn_data` per report language.
+_NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "data_end": "the data end on {actual}, before the configured {end}: the cut-offs are "
+        "set from {actual}",
+        "label": "label: {definition}",
+        "by_customer": "split by time and by customer: about {share} of customers are test "
+        "customers (a seeded hash of the id) and never appear in the training frame",
+    },
+    "id": {
+        "data_end": "data berakhir pada {actual}, sebelum {end} yang dikonfigurasi: tanggal "
+        "batas ditetapkan dari {actual}",
+        "label": "label: {definition}",
+        "by_customer": "dibagi menurut waktu dan menurut pelanggan: sekitar {share} pelanggan "
+        "menjadi pelanggan uji (hash id dengan seed) dan tidak pernah muncul di data latih",
+    },
+}
+
+
 def churn_data(engine: Engine, config: Config) -> ChurnData:
     """Build the train, test and score frames as ``config.churn`` says (module docstring).
 
@@ -103,24 +124,19 @@ def churn_data(engine: Engine, config: Config) -> ChurnData:
     if actual is None:
         raise ValueError("no activity rows (events, orders or feedback): nothing to label")
     end, notes = config.effective_as_of or actual, []
+    words = _NOTES.get(report_language(config), _NOTES["en"])
     if actual < end:
         # a window end the data do not reach would turn the missing days into churn
-        notes.append(
-            f"the data end on {actual}, before the configured {end}: the cut-offs are set from "
-            f"{actual}"
-        )
+        notes.append(words["data_end"].format(actual=actual, end=end))
         end = actual
     split = time_split(end, horizon_days=spec.horizon_days, gap_days=spec.gap_days)
     train = training_frame(engine, as_of=split.train_as_of, config=config, data_end=end)
     test = training_frame(engine, as_of=split.test_as_of, config=config, data_end=end)
-    notes.append(f"label: {train.attrs['definition']}")
+    notes.append(words["label"].format(definition=train.attrs["definition"]))
     if spec.by_customer:
         train = _side(train, test_side=False, spec=spec, seed=config.seed)
         test = _side(test, test_side=True, spec=spec, seed=config.seed)
-        notes.append(
-            f"split by time and by customer: about {spec.test_size:.0%} of customers are test "
-            "customers (a seeded hash of the id) and never appear in the training frame"
-        )
+        notes.append(words["by_customer"].format(share=f"{spec.test_size:.0%}"))
     check_classes(train[LABEL], where=f"training customers (window {split.train_window})")
     check_classes(test[LABEL], where=f"test customers (window {split.test_window})")
     score = scoring_frame(engine, as_of=split.score_as_of, config=config)

@@ -41,7 +41,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from journeylib import i18n
 from journeylib.churn.labels import check_classes
+from journeylib.features import group_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -82,6 +84,82 @@ _SCORE_WORDS = {
     "neg_brier_score": "Brier score",
     "neg_log_loss": "log loss",
 }
+_SCORE_WORDS_ID = {**_SCORE_WORDS, "neg_brier_score": "skor Brier"}
+#: The sentences of :func:`describe_drivers` and the dynamic chart text per language.
+_DRIVER_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "groups": "By group of features, the model relies most on {parts}: the {words} lost "
+        "when the group's values are shuffled between customers.",
+        "then": ", then ",
+        "tail": " (shuffling it costs {importance} {words})",
+        "flat": "**{name}** barely moves the churn probability ({lo} to {hi} between {v0} and "
+        "{v1}){tail}.",
+        "more": "more",
+        "less": "less",
+        "rises": "rises",
+        "falls": "falls",
+        "direction": "Customers with a higher **{name}** are {more} likely to leave: churn "
+        "probability {verb} from {p0} at {v0} to {p1} at {v1}{tail}.",
+        "mixed": "**{name}** matters, though not in one direction: churn probability is highest "
+        "at {v_hi} ({p_hi}) and lowest at {v_lo} ({p_lo}){tail}.",
+        "levels": "Churn probability is highest for **{name}** = {hi} ({p_hi}) and lowest for "
+        "{lo} ({p_lo}){tail}.",
+        "no_curve": "**{name}** matters to the model{tail}; its partial dependence was not "
+        "computed.",
+        "none": "No feature lowers the held-out {words} when shuffled: the model finds no driver.",
+        "top_features": "top {top} features",
+        "groups_title": "groups",
+        "lost_axis": "{words} lost when shuffled",
+        "lost_hover": "%{{y}}<br>{words} lost %{{x:.4f}}<extra></extra>",
+        "pdp_hover": "%{x}<br>churn probability %{y:.1%}<br>%{customdata[0]} customers"
+        "<extra></extra>",
+    },
+    "id": {
+        "groups": "Menurut kelompok fitur, model paling bergantung pada {parts}: {words} yang "
+        "hilang bila nilai kelompok itu diacak antarpelanggan.",
+        "then": ", lalu ",
+        "tail": " (mengacaknya mengurangi {words} sebesar {importance})",
+        "flat": "**{name}** hampir tidak menggeser probabilitas churn ({lo} sampai {hi} antara "
+        "{v0} dan {v1}){tail}.",
+        "more": "lebih mungkin",
+        "less": "lebih kecil kemungkinannya",
+        "rises": "naik",
+        "falls": "turun",
+        "direction": "Pelanggan dengan **{name}** yang lebih tinggi {more} untuk pergi: "
+        "probabilitas churn {verb} dari {p0} pada {v0} menjadi {p1} pada {v1}{tail}.",
+        "mixed": "**{name}** berpengaruh, tetapi tidak searah: probabilitas churn tertinggi pada "
+        "{v_hi} ({p_hi}) dan terendah pada {v_lo} ({p_lo}){tail}.",
+        "levels": "Probabilitas churn tertinggi untuk **{name}** = {hi} ({p_hi}) dan terendah "
+        "untuk {lo} ({p_lo}){tail}.",
+        "no_curve": "**{name}** berpengaruh bagi model{tail}; partial dependence-nya tidak "
+        "dihitung.",
+        "none": "Tidak ada fitur yang menurunkan {words} pada pelanggan uji bila diacak: model "
+        "tidak menemukan pendorong churn.",
+        "top_features": "{top} fitur teratas",
+        "groups_title": "kelompok fitur",
+        "lost_axis": "{words} yang hilang bila diacak",
+        "lost_hover": "%{{y}}<br>{words} hilang %{{x:.4f}}<extra></extra>",
+        "pdp_hover": "%{x}<br>probabilitas churn %{y:.1%}<br>%{customdata[0]} pelanggan"
+        "<extra></extra>",
+    },
+}
+
+
+def _dt(language: str) -> dict[str, str]:
+    return i18n.words(_DRIVER_TEXT, language)
+
+
+def _score_words(scoring: str, language: str = "en") -> str:
+    words = _SCORE_WORDS_ID if language == "id" else _SCORE_WORDS
+    return words.get(scoring, scoring)
+
+
+def _decimal(value: float, decimals: int, language: str) -> str:
+    """A number with a fixed number of decimals; Indonesian writes a decimal comma."""
+    text = f"{value:.{decimals}f}"
+    return text.replace(".", ",") if language == "id" else text
+
+
 _PREDICT_ROWS = 250_000  # rows per predict_proba call (bounds memory of the stacked copies)
 
 
@@ -527,47 +605,55 @@ def _as_number(value: Any) -> float | None:
         return None
 
 
-def show_value(value: float, unit: str) -> str:
+def show_value(value: float, unit: str, language: str = "en") -> str:
     """A number as the persona descriptions write it (:mod:`journeylib.personas`), "1 day"
-    in the singular."""
-    from journeylib.personas import _fmt
+    in the singular (``language``: ``en`` or ``id``)."""
+    from journeylib.personas import _fmt, _words
 
-    text = _fmt(value, unit)
-    return "1 day" if text == "1 days" else text
+    text = _fmt(value, unit, language)
+    return _words(language)["day"] if text == _fmt(1.0, "days", language) else text
 
 
-def _curve_sentence(name: str, curve: pd.DataFrame, unit: str, tail: str) -> str | None:
+def _curve_sentence(
+    name: str, curve: pd.DataFrame, unit: str, tail: str, language: str = "en"
+) -> str | None:
     if len(curve) < 2:
         return None
+    w = _dt(language)
     values = [_as_number(v) for v in curve["value"]]
     p = curve["mean_probability"].to_numpy(dtype="float64")
     if all(v is not None for v in values):
-        v0, v1 = show_value(values[0], unit), show_value(values[-1], unit)
+        v0, v1 = show_value(values[0], unit, language), show_value(values[-1], unit, language)
         lo, hi = int(np.argmin(p)), int(np.argmax(p))
         span = p[hi] - p[lo]
         if span < 0.005:
-            return (
-                f"**{name}** barely moves the churn probability ({p.min():.0%} to "
-                f"{p.max():.0%} between {v0} and {v1}){tail}."
+            return w["flat"].format(
+                name=name, lo=f"{p.min():.0%}", hi=f"{p.max():.0%}", v0=v0, v1=v1, tail=tail
             )
         change = p[-1] - p[0]
         if abs(change) >= 0.5 * span:
-            more = "more" if change > 0 else "less"
-            verb = "rises" if change > 0 else "falls"
-            return (
-                f"Customers with a higher **{name}** are {more} likely to leave: churn "
-                f"probability {verb} from {p[0]:.0%} at {v0} to {p[-1]:.0%} at {v1}{tail}."
+            return w["direction"].format(
+                name=name,
+                more=w["more" if change > 0 else "less"],
+                verb=w["rises" if change > 0 else "falls"],
+                p0=f"{p[0]:.0%}",
+                v0=v0,
+                p1=f"{p[-1]:.0%}",
+                v1=v1,
+                tail=tail,
             )
-        return (
-            f"**{name}** matters, though not in one direction: churn probability is highest at "
-            f"{show_value(values[hi], unit)} ({p[hi]:.0%}) and lowest at {show_value(values[lo], unit)} "
-            f"({p[lo]:.0%}){tail}."
+        return w["mixed"].format(
+            name=name,
+            v_hi=show_value(values[hi], unit, language),
+            p_hi=f"{p[hi]:.0%}",
+            v_lo=show_value(values[lo], unit, language),
+            p_lo=f"{p[lo]:.0%}",
+            tail=tail,
         )
     levels = curve["value"].astype("string").tolist()
     hi, lo = int(np.argmax(p)), int(np.argmin(p))
-    return (
-        f"Churn probability is highest for **{name}** = {levels[hi]} ({p[hi]:.0%}) and lowest "
-        f"for {levels[lo]} ({p[lo]:.0%}){tail}."
+    return w["levels"].format(
+        name=name, hi=levels[hi], p_hi=f"{p[hi]:.0%}", lo=levels[lo], p_lo=f"{p[lo]:.0%}", tail=tail
     )
 
 
@@ -578,8 +664,9 @@ def describe_drivers(
     dictionary: pd.DataFrame | None = None,
     top: int = 5,
     min_observed: int = 30,
+    language: str = "en",
 ) -> list[str]:
-    """Plain-English sentences on the main drivers, read from the two tables.
+    """Plain-words sentences on the main drivers, read from the two tables.
 
     Parameters
     ----------
@@ -595,6 +682,10 @@ def describe_drivers(
     min_observed
         Grid values observed for fewer customers are not quoted (unless fewer than two values
         are left): a probability at a value almost nobody has is an extrapolation.
+    language
+        ``en`` or ``id``: the language of the sentences and of the feature names
+        (:func:`journeylib.features.feature_short_name`); a client's own attribute column keeps
+        its name.
 
     Returns
     -------
@@ -607,8 +698,9 @@ def describe_drivers(
     """
     from journeylib.personas import _readable, _unit
 
+    w = _dt(language)
     scoring = importance.attrs.get("scoring", "roc_auc")
-    words = _SCORE_WORDS.get(scoring, scoring)
+    words = _score_words(scoring, language)
     feats = importance[importance["kind"] == "feature"].sort_values("rank")
     feats = feats[feats["importance"] > 0].head(top)
     d = _dictionary([*feats["name"], *pdp["feature"].astype(str)], dictionary)
@@ -616,63 +708,71 @@ def describe_drivers(
     grp = importance[(importance["kind"] == "group") & (importance["importance"] > 0)]
     grp = grp.sort_values("rank").head(3)
     if len(grp) and (importance.loc[importance["kind"] == "group", "n_features"] > 1).any():
-        parts = [f"{g} ({v:.3f})" for g, v in zip(grp["name"], grp["importance"], strict=True)]
-        out.append(
-            f"By group of features, the model relies most on {', then '.join(parts)}: the "
-            f"{words} lost when the group's values are shuffled between customers."
-        )
+        parts = [
+            f"{group_name(g, language=language)} ({_decimal(v, 3, language)})"
+            for g, v in zip(grp["name"], grp["importance"], strict=True)
+        ]
+        out.append(w["groups"].format(parts=w["then"].join(parts), words=words))
     for r in feats.itertuples():
         curve = pdp[pdp["feature"] == r.name]
         if (curve["n_observed"] >= min_observed).sum() >= 2:
             curve = curve[curve["n_observed"] >= min_observed]
-        name = _readable(str(r.name), d)
-        tail = f" (shuffling it costs {r.importance:.3f} {words})"
-        sentence = _curve_sentence(name, curve, _unit(str(r.name), d), tail) if len(curve) else None
-        out.append(
-            sentence
-            or f"**{name}** matters to the model{tail}; its partial dependence was not computed."
-        )
+        name = _readable(str(r.name), d, language)
+        tail = w["tail"].format(importance=_decimal(r.importance, 3, language), words=words)
+        unit = _unit(str(r.name), d)
+        sentence = _curve_sentence(name, curve, unit, tail, language) if len(curve) else None
+        out.append(sentence or w["no_curve"].format(name=name, tail=tail))
     if not out:
-        out.append(
-            f"No feature lowers the held-out {words} when shuffled: the model finds no driver."
-        )
+        out.append(w["none"].format(words=words))
     return out
 
 
 # ---- plotly twins ----------------------------------------------------------------------------
-def plot_importance(importance: pd.DataFrame, *, top: int = 15) -> go.Figure:
+def plot_importance(importance: pd.DataFrame, *, top: int = 15, language: str = "en") -> go.Figure:
     """Horizontal bars of :func:`driver_importance` (error bars: one standard deviation over
-    the shuffles): the ``top`` features and, beside them, the groups."""
+    the shuffles): the ``top`` features and, beside them, the groups. ``language`` (``en`` or
+    ``id``) is that of the subplot and axis titles and the hover text; the chart title is
+    translated on display."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    words = _SCORE_WORDS.get(importance.attrs.get("scoring", "roc_auc"), "score")
+    w = _dt(language)
+    scoring = importance.attrs.get("scoring", "roc_auc")
+    words = _score_words(scoring, language) if scoring in _SCORE_WORDS else "score"
     kinds = [k for k in ("feature", "group") if (importance["kind"] == k).any()]
-    titles = [f"top {top} features" if k == "feature" else "groups" for k in kinds]
+    titles = [
+        w["top_features"].format(top=top) if k == "feature" else w["groups_title"] for k in kinds
+    ]
     fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=titles, horizontal_spacing=0.25)
     for i, k in enumerate(kinds, start=1):
         t = importance[importance["kind"] == k].sort_values("rank").head(top).iloc[::-1]
+        names = t["name"].astype(str)
+        if k == "group":  # group names in words; feature names are column names
+            names = names.map(lambda g: group_name(g, language=language))
         fig.add_trace(
             go.Bar(
                 x=t["importance"],
-                y=t["name"],
+                y=names,
                 orientation="h",
                 error_x={"type": "data", "array": t["importance_sd"]},
                 name=k,
                 showlegend=False,
-                hovertemplate="%{y}<br>" + words + " lost %{x:.4f}<extra></extra>",
+                hovertemplate=w["lost_hover"].format(words=words),
             ),
             1,
             i,
         )
-        fig.update_xaxes(title_text=f"{words} lost when shuffled", row=1, col=i)
+        fig.update_xaxes(title_text=w["lost_axis"].format(words=words), row=1, col=i)
     fig.update_layout(title="What the churn model relies on", height=max(380, 26 * top))
     return fig
 
 
-def plot_partial_dependence(pdp: pd.DataFrame, *, columns: int = 3) -> go.Figure:
+def plot_partial_dependence(
+    pdp: pd.DataFrame, *, columns: int = 3, language: str = "en"
+) -> go.Figure:
     """One small chart per feature of :func:`partial_dependence_table`: mean churn probability
-    against the feature's value (markers sized by the customers observed there)."""
+    against the feature's value (markers sized by the customers observed there); the hover text
+    in ``language`` (``en`` or ``id``), the title translated on display."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -694,8 +794,7 @@ def plot_partial_dependence(pdp: pd.DataFrame, *, columns: int = 3) -> go.Figure
                 customdata=t[["n_observed"]],
                 name=f,
                 showlegend=False,
-                hovertemplate="%{x}<br>churn probability %{y:.1%}<br>%{customdata[0]} customers"
-                "<extra></extra>",
+                hovertemplate=_dt(language)["pdp_hover"],
             ),
             i // cols + 1,
             i % cols + 1,

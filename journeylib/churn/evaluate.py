@@ -40,6 +40,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+from journeylib import i18n
 from journeylib.churn.labels import ChurnDataError
 from journeylib.intervals import wilson
 
@@ -479,9 +480,42 @@ def curve_table(y_true: object, p: object, *, kind: str = "roc") -> pd.DataFrame
 
 
 # ---- plotly twins ----------------------------------------------------------------------------
-def plot_calibration(table: pd.DataFrame) -> go.Figure:
+# Fixed titles, axis titles and trace names are translated on display (the phrase catalogue of
+# journeylib.i18n); the text built here from numbers (hover text, cell labels, a title with the
+# threshold) is written in the ``language`` the functions are given.
+_CHART_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "calibration_hover": "predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata[0]} "
+        "customers",
+        "lift_hover": "group %{x}<br>churn rate %{y:.1%}<br>lift %{customdata[0]:.2f}",
+        "offer": "Who gets an offer",
+        "offer_threshold": "Who gets an offer (threshold {t})",
+        "caught churner": "caught churner",
+        "false alarm": "false alarm",
+        "missed churner": "missed churner",
+        "left alone": "left alone",
+    },
+    "id": {
+        "calibration_hover": "prediksi %{x:.1%}<br>teramati %{y:.1%}<br>%{customdata[0]} pelanggan",
+        "lift_hover": "kelompok %{x}<br>tingkat churn %{y:.1%}<br>lift %{customdata[0]:.2f}",
+        "offer": "Siapa yang mendapat penawaran",
+        "offer_threshold": "Siapa yang mendapat penawaran (ambang {t})",
+        "caught churner": "churn terjangkau",
+        "false alarm": "alarm palsu",
+        "missed churner": "churn terlewat",
+        "left alone": "dibiarkan",
+    },
+}
+
+
+def _ct(language: str) -> dict[str, str]:
+    return i18n.words(_CHART_TEXT, language)
+
+
+def plot_calibration(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Observed churn rate (with its 95% interval) against the mean predicted probability per
-    bin of :func:`calibration_table`; the diagonal is perfect calibration."""
+    bin of :func:`calibration_table`; the diagonal is perfect calibration (hover text in
+    ``language``, ``en`` or ``id``)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -502,7 +536,7 @@ def plot_calibration(table: pd.DataFrame) -> go.Figure:
             mode="lines+markers",
             name="model",
             customdata=table[["customers"]],
-            hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}<br>%{customdata[0]} customers",
+            hovertemplate=_ct(language)["calibration_hover"],
         )
     )
     fig.update_layout(
@@ -516,9 +550,9 @@ def plot_calibration(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def plot_lift(table: pd.DataFrame) -> go.Figure:
+def plot_lift(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Churn rate per group of :func:`lift_table` (bars) and the cumulative capture rate
-    (line), riskiest group first."""
+    (line), riskiest group first (hover text in ``language``, ``en`` or ``id``)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -529,7 +563,7 @@ def plot_lift(table: pd.DataFrame) -> go.Figure:
             y=table["churn_rate"],
             name="churn rate",
             customdata=table[["lift"]],
-            hovertemplate="group %{x}<br>churn rate %{y:.1%}<br>lift %{customdata[0]:.2f}",
+            hovertemplate=_ct(language)["lift_hover"],
         ),
         secondary_y=False,
     )
@@ -571,9 +605,12 @@ def plot_curves(roc: pd.DataFrame, pr: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def plot_confusion(table: pd.DataFrame) -> go.Figure:
-    """The 2 x 2 matrix of :func:`confusion_table` as a heatmap of customer counts."""
+def plot_confusion(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
+    """The 2 x 2 matrix of :func:`confusion_table` as a heatmap of customer counts (cell labels
+    and title in ``language``, ``en`` or ``id``: Indonesian numbers use a thousands dot)."""
     import plotly.graph_objects as go
+
+    words = _ct(language)
 
     rows = ["churned", "stayed"]
     cols = ["contacted", "not contacted"]
@@ -582,12 +619,13 @@ def plot_confusion(table: pd.DataFrame) -> go.Figure:
     for r in table.itertuples(index=False):
         i, j = (0 if r.churned else 1), (0 if r.contacted else 1)
         z[i, j] = r.customers
-        text[i][j] = f"{r.outcome}<br>{r.customers:,} ({r.share:.0%})"
+        count = f"{r.customers:,}".replace(",", "." if language == "id" else ",")
+        text[i][j] = f"{words.get(r.outcome, r.outcome)}<br>{count} ({r.share:.0%})"
     fig = go.Figure(
         go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale="Blues")
     )
     t = table.attrs.get("threshold")
-    title = "Who gets an offer" + (f" (threshold {t:.0%})" if t is not None else "")
+    title = words["offer"] if t is None else words["offer_threshold"].format(t=f"{t:.0%}")
     fig.update_layout(title=title, height=360, yaxis_autorange="reversed")
     return fig
 

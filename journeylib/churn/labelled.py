@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from journeylib.churn.labels import LABEL, ChurnDataError, check_classes
+from journeylib.churn.labels import LABEL, ChurnDataError, check_classes, report_language
 from journeylib.coltypes import parse_column
 from journeylib.sql import quote, require_columns
 
@@ -142,7 +142,8 @@ def labelled_frame(engine: Engine, spec: Config | ChurnSpec) -> pd.DataFrame:
     label = churn.label_column
     empty = require_columns(engine, "customers", ["customer_id", label])
     notes: list[str] = []
-    features = _feature_columns(empty, label, churn.feature_columns, notes)
+    words = _NOTES.get(report_language(spec), _NOTES["en"])
+    features = _feature_columns(empty, label, churn.feature_columns, notes, words)
     select = ", ".join(quote(c, "customers column") for c in ["customer_id", *features, label])
     df = engine.query(f"SELECT {select} FROM customers")
     n_missing = int(df["customer_id"].isna().sum())
@@ -154,10 +155,7 @@ def labelled_frame(engine: Engine, spec: Config | ChurnSpec) -> pd.DataFrame:
         )
     y, blank = label_values(df[label], column=label)
     if blank:
-        notes.append(
-            f"{blank} of {len(df)} customers have a blank {label!r} and are left out (they can be "
-            "scored, not learned from)"
-        )
+        notes.append(words["blank"].format(blank=blank, n=len(df), label=repr(label)))
         log.info(notes[-1])
     keep = y.notna().to_numpy()
     out = df.loc[keep, ["customer_id"]].copy()
@@ -170,8 +168,29 @@ def labelled_frame(engine: Engine, spec: Config | ChurnSpec) -> pd.DataFrame:
     return out
 
 
+#: The notes of :func:`labelled_frame` per report language.
+_NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "blank": "{blank} of {n} customers have a blank {label} and are left out (they can be "
+        "scored, not learned from)",
+        "dates": "left out (dates or other non-feature types): {dates}; derive a number such "
+        "as tenure in days if it matters",
+    },
+    "id": {
+        "blank": "{blank} dari {n} pelanggan memiliki {label} kosong dan tidak diikutkan "
+        "(mereka dapat diberi skor, tetapi tidak dipelajari)",
+        "dates": "tidak diikutkan (tanggal atau tipe lain yang bukan fitur): {dates}; turunkan "
+        "angka seperti lama berlangganan dalam hari bila perlu",
+    },
+}
+
+
 def _feature_columns(
-    empty: pd.DataFrame, label: str, wanted: Sequence[str], notes: list[str]
+    empty: pd.DataFrame,
+    label: str,
+    wanted: Sequence[str],
+    notes: list[str],
+    words: dict[str, str] | None = None,
 ) -> list[str]:
     dtypes = empty.dtypes
     if not wanted:
@@ -184,10 +203,7 @@ def _feature_columns(
             else:
                 cols.append(c)
         if dates:
-            notes.append(
-                f"left out (dates or other non-feature types): {dates}; derive a number such "
-                "as tenure in days if it matters"
-            )
+            notes.append((words or _NOTES["en"])["dates"].format(dates=dates))
         if not cols:
             raise ValueError("the customers table has no feature columns besides the label")
         return cols

@@ -303,19 +303,51 @@ def _label_attrs(day: dt.date, opt: _LabelOptions) -> dict[str, Any]:
     }
 
 
-def _describe(opt: _LabelOptions) -> str:
-    """The label definition in one sentence."""
+#: The words of the label definition (:func:`_describe`) per report language.
+_DEFINITION_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "order": "an order",
+        "no_order": "no order",
+        "activity": "any activity (event, order or feedback)",
+        "no_activity": "no activity",
+        "buyers": "customers with an order before the cut-off",
+        "buyers_lookback": " (in the last {days} days)",
+        "active": "customers with {what} in the last {days} days before the cut-off",
+        "definition": "{who}; churned = {none} in the {horizon} days after it",
+    },
+    "id": {
+        "order": "pesanan",
+        "no_order": "tidak ada pesanan",
+        "activity": "aktivitas apa pun (event, pesanan, atau umpan balik)",
+        "no_activity": "tidak ada aktivitas",
+        "buyers": "pelanggan dengan pesanan sebelum tanggal batas",
+        "buyers_lookback": " (dalam {days} hari terakhir)",
+        "active": "pelanggan dengan {what} dalam {days} hari terakhir sebelum tanggal batas",
+        "definition": "{who}; churn = {none} dalam {horizon} hari setelahnya",
+    },
+}
+
+
+def report_language(config: object) -> str:
+    """The report language of a config (``config.report.language``), ``en`` without one."""
+    report = getattr(config, "report", None)
+    return getattr(report, "language", "en") or "en"
+
+
+def _describe(opt: _LabelOptions, language: str = "en") -> str:
+    """The label definition in one sentence, in ``language`` (``en`` or ``id``)."""
+    w = _DEFINITION_WORDS.get(language, _DEFINITION_WORDS["en"])
     if opt.activity == "orders":
-        what, none = "an order", "no order"
+        what, none = w["order"], w["no_order"]
     else:
-        what, none = "any activity (event, order or feedback)", "no activity"
+        what, none = w["activity"], w["no_activity"]
     if opt.eligible == "buyers":
-        who = "customers with an order before the cut-off"
+        who = w["buyers"]
         if opt.lookback_days is not None:
-            who += f" (in the last {opt.lookback_days} days)"
+            who += w["buyers_lookback"].format(days=opt.lookback_days)
     else:
-        who = f"customers with {what} in the last {opt.lookback_days} days before the cut-off"
-    return f"{who}; churned = {none} in the {opt.horizon_days} days after it"
+        who = w["active"].format(what=what, days=opt.lookback_days)
+    return w["definition"].format(who=who, none=none, horizon=opt.horizon_days)
 
 
 def check_classes(y: object, *, where: str) -> tuple[int, int]:
@@ -370,7 +402,7 @@ def training_frame(
     pandas.DataFrame
         One row per eligible customer_id (sorted): ``customer_id``, the feature columns, then
         ``churned`` (bool). ``attrs`` as in :func:`churn_labels`, plus ``definition`` (a
-        sentence) and ``features_as_of``.
+        sentence, in the config's report language) and ``features_as_of``.
     """
     from journeylib.features import customer_features
 
@@ -396,7 +428,7 @@ def training_frame(
     out = out.sort_values("customer_id", ignore_index=True)
     out.attrs = {
         **labels.attrs,
-        "definition": _describe(opt),
+        "definition": _describe(opt, report_language(config)),
         "features_as_of": feats.attrs["as_of"],
     }
     return out

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from journeylib import i18n
 from journeylib.churn.drivers import (
     PredictionBatch,
     churn_probability,
@@ -28,7 +29,7 @@ from journeylib.churn.drivers import (
     model_features,
 )
 
-__all__ = ["at_risk_list", "customer_reasons"]
+__all__ = ["at_risk_list", "customer_reasons", "value_description"]
 
 _STAGE_COLUMNS = ("current_stage", "stage", "furthest_stage")
 
@@ -193,8 +194,66 @@ def _by_customer(table: pd.DataFrame, what: str, columns: list[str]) -> pd.DataF
     return table[["customer_id", *columns]]
 
 
-def _reason_text(reasons: pd.DataFrame) -> pd.DataFrame:
-    """One row per customer: the reasons in rank order as one readable line."""
+#: The words of the reasons column and of :func:`value_description` per language.
+_RISK_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "reason": "{name} {value} (typical {typical})",
+        "missing": "missing",
+        "clv": "customer lifetime value over {months} months",
+        "revenue": "revenue to date",
+    },
+    "id": {
+        "reason": "{name} {value} (umumnya {typical})",
+        "missing": "kosong",
+        "clv": "nilai seumur hidup pelanggan (CLV) selama {months} bulan",
+        "revenue": "pendapatan sampai saat ini",
+    },
+}
+
+
+def _risk_words(language: str) -> dict[str, str]:
+    return i18n.words(_RISK_WORDS, language)
+
+
+def value_description(
+    source: str,
+    *,
+    horizon_months: int | None = None,
+    column: str | None = None,
+    language: str = "en",
+) -> str:
+    """What the at-risk list's ``value`` is, in words for the report sentences.
+
+    Parameters
+    ----------
+    source
+        ``"clv"`` (customer lifetime value over ``horizon_months``), ``"column"`` (a customers
+        column, named as code) or ``"revenue"`` (revenue to date).
+    language
+        ``en`` or ``id``.
+
+    Examples
+    --------
+    >>> value_description("clv", horizon_months=12)
+    'customer lifetime value over 12 months'
+    >>> value_description("revenue", language="id")
+    'pendapatan sampai saat ini'
+    >>> value_description("column", column="arpu")
+    '`arpu`'
+    """
+    words = _risk_words(language)
+    if source == "clv":
+        return words["clv"].format(months=horizon_months)
+    if source == "column":
+        return f"`{column}`"
+    if source == "revenue":
+        return words["revenue"]
+    raise ValueError(f"source must be 'clv', 'column' or 'revenue', got {source!r}")
+
+
+def _reason_text(reasons: pd.DataFrame, language: str = "en") -> pd.DataFrame:
+    """One row per customer: the reasons in rank order as one readable line (in ``language``:
+    feature names of :func:`journeylib.features.feature_short_name`, Indonesian numbers)."""
     from journeylib.churn.drivers import _as_number, _dictionary, show_value
     from journeylib.personas import _readable, _unit
 
@@ -202,20 +261,23 @@ def _reason_text(reasons: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in need if c not in reasons.columns]
     if missing:
         raise ValueError(f"reasons lacks the column(s) {missing} (pass customer_reasons(...))")
+    vocab = _risk_words(language)
     r = reasons.sort_values(["customer_id", "reason_rank"])
     d = _dictionary(r["feature"].astype(str), None)
     words = {}
     for f in pd.unique(r["feature"].astype(str)):
-        words[f] = (_readable(f, d), _unit(f, d))
+        words[f] = (_readable(f, d, language), _unit(f, d))
 
     def show(v: Any, unit: str) -> str:
         if pd.isna(v):
-            return "missing"
+            return vocab["missing"]
         x = _as_number(v)
-        return show_value(x, unit) if x is not None else str(v)
+        return show_value(x, unit, language) if x is not None else str(v)
 
     text = [
-        f"{words[f][0]} {show(v, words[f][1])} (typical {show(t, words[f][1])})"
+        vocab["reason"].format(
+            name=words[f][0], value=show(v, words[f][1]), typical=show(t, words[f][1])
+        )
         for f, v, t in zip(r["feature"].astype(str), r["value"], r["typical_value"], strict=True)
     ]
     lines = pd.DataFrame({"customer_id": r["customer_id"].to_numpy(), "text": text})
@@ -231,6 +293,7 @@ def at_risk_list(
     stages: pd.DataFrame | None = None,
     reasons: pd.DataFrame | None = None,
     top_n: int | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """Customers ranked by what their leaving would cost: churn probability x value.
 
@@ -254,6 +317,9 @@ def at_risk_list(
         :func:`customer_reasons` output; joined as text, best reason first.
     top_n
         Keep the first ``top_n`` rows; ``None``: all.
+    language
+        ``en`` or ``id``: the language of the ``reasons`` text ("porsi elektronik 35% (umumnya
+        4%)").
 
     Returns
     -------
@@ -298,7 +364,7 @@ def at_risk_list(
     else:
         out["stage"] = pd.array([pd.NA] * len(out), dtype="string")
     if reasons is not None and len(reasons):
-        out = out.merge(_reason_text(reasons), on="customer_id", how="left")
+        out = out.merge(_reason_text(reasons, language), on="customer_id", how="left")
         out["reasons"] = out["reasons"].astype("string")
     else:
         out["reasons"] = pd.array([pd.NA] * len(out), dtype="string")

@@ -32,6 +32,7 @@ from journeylib.recommend.evaluate import (
     holdout,
     offline_evaluation,
     plot_evaluation,
+    plot_weight_curve,
     popularity_weight_curve,
     time_split,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "interactions",
     "offline_evaluation",
     "plot_evaluation",
+    "plot_weight_curve",
     "popularity_ranking",
     "popularity_weight_curve",
     "product_categories",

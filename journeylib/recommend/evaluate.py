@@ -77,8 +77,54 @@ WEIGHT_GRID = tuple(round(w, 1) for w in np.linspace(0, 1, 11))
 _Z = 1.959963984540054  # two-sided 95% normal quantile
 
 
+# What the evaluation tells the reader when the data do not allow it, in the report languages
+# (the exception message is the English text; the page shows :meth:`RecommendDataError.text`).
+_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "no_orders": "the orders table is empty: nothing to evaluate",
+        "no_train": "no orders up to {train_end} to learn from (test window {start}..{end}); "
+        "choose a shorter test_days or a later as_of",
+        "no_validation_buyers": "no customer with orders before {start} bought a relevant "
+        "product in the validation window {start}..{end}",
+        "no_test_buyers": "no customer with orders before {start} bought a relevant product in "
+        "the test window {start}..{end}",
+        "no_personas": "no persona assignments: cold customers evaluated on global popularity",
+    },
+    "id": {
+        "no_orders": "tabel pesanan kosong: tidak ada yang dapat dievaluasi",
+        "no_train": "tidak ada pesanan hingga {train_end} untuk dipelajari (periode uji "
+        "{start}..{end}); pilih test_days yang lebih pendek atau as_of yang lebih akhir",
+        "no_validation_buyers": "tidak ada pelanggan dengan pesanan sebelum {start} yang membeli "
+        "produk relevan pada periode validasi {start}..{end}",
+        "no_test_buyers": "tidak ada pelanggan dengan pesanan sebelum {start} yang membeli "
+        "produk relevan pada periode uji {start}..{end}",
+        "no_personas": "penetapan persona tidak ditemukan: pelanggan baru dievaluasi dengan "
+        "produk terlaris secara keseluruhan",
+    },
+}
+
+
+def _message(language: str, key: str, **values: object) -> str:
+    return _MESSAGES.get(language, _MESSAGES["en"])[key].format(**values)
+
+
 class RecommendDataError(ValueError):
-    """The orders do not allow the evaluation asked for (no orders, empty windows)."""
+    """The orders do not allow the evaluation asked for (no orders, empty windows).
+
+    Raised with a message key and its values (``RecommendDataError("no_orders")``); the
+    exception's message is English, :meth:`text` gives it in a report language. Any other
+    first argument is kept as a plain message.
+    """
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key, self.values = key, values
+        super().__init__(_message("en", key, **values) if key in _MESSAGES["en"] else key)
+
+    def text(self, language: str = "en") -> str:
+        """The message in ``language`` (``en`` or ``id``), for the report page."""
+        if self.key in _MESSAGES["en"]:
+            return _message(language, self.key, **self.values)
+        return str(self)
 
 
 # ---- the split -------------------------------------------------------------------------------
@@ -115,7 +161,7 @@ def time_split(engine: Engine, *, test_days: int, as_of: dt.date | str | None = 
         raise ValueError(f"test_days must be a positive integer, got {test_days!r}")
     end = _as_day(as_of, "as_of") or last_order_day(engine)
     if end is None:
-        raise RecommendDataError("the orders table is empty: nothing to evaluate")
+        raise RecommendDataError("no_orders")
     start = end - dt.timedelta(days=test_days - 1)
     return TimeSplit(start - dt.timedelta(days=1), start, end)
 
@@ -175,8 +221,7 @@ def holdout(
     train_pairs = order_pairs(engine, start=since, end=split.train_end)
     if not len(train_pairs):
         raise RecommendDataError(
-            f"no orders up to {split.train_end} to learn from (test window {split.test_start}.."
-            f"{split.test_end}); choose a shorter test_days or a later as_of"
+            "no_train", train_end=split.train_end, start=split.test_start, end=split.test_end
         )
     train = pairs_matrix(
         train_pairs, value=value, half_life_days=half_life_days, as_of=split.train_end
@@ -334,9 +379,33 @@ def evaluate_topn(
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
-def plot_evaluation(table: pd.DataFrame) -> go.Figure:
+# Chart titles built from data, in the report language; fixed titles, axis titles, model,
+# metric and population names stay English here and are translated by the display's phrase
+# catalogue (journeylib.i18n).
+_PLOT_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "evaluation": "Offline evaluation at k = {k}",
+        "weight_curve": "Validation recall@{k} by popularity weight",
+        # formatted with k: plotly's own placeholders are doubled braces
+        "weight_hover": "weight %{{x:.1f}}: recall@{k} %{{y:.1%}} "
+        "(95% interval %{{customdata[0]:.1%}} to %{{customdata[1]:.1%}})<extra></extra>",
+    },
+    "id": {
+        "evaluation": "Evaluasi offline pada k = {k}",
+        "weight_curve": "Recall@{k} validasi menurut bobot produk terlaris",
+        "weight_hover": "bobot %{{x:.1f}}: recall@{k} %{{y:.1%}} (selang kepercayaan 95% "
+        "%{{customdata[0]:.1%}} sampai %{{customdata[1]:.1%}})<extra></extra>",
+    },
+}
+
+
+def _plot_text(language: str, key: str, **values: object) -> str:
+    return _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key].format(**values)
+
+
+def plot_evaluation(table: pd.DataFrame, *, language: str = "en") -> go.Figure:
     """Grouped bars of :func:`evaluate_topn` (one colour per model, 95% intervals), one panel
-    per population."""
+    per population; the title in ``language`` (``en``/``id``)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -363,8 +432,37 @@ def plot_evaluation(table: pd.DataFrame) -> go.Figure:
             )
             seen.add(model)
     k = int(table["k"].iloc[0]) if len(table) else 0
-    fig.update_layout(barmode="group", height=400, title=f"Offline evaluation at k = {k}")
+    fig.update_layout(barmode="group", height=400, title=_plot_text(language, "evaluation", k=k))
     fig.update_yaxes(title_text="mean over customers (coverage: share of catalogue)", col=1)
+    return fig
+
+
+def plot_weight_curve(curve: pd.DataFrame, *, k: int, language: str = "en") -> go.Figure:
+    """Validation recall@k per popularity weight with its 95% interval, from
+    :func:`popularity_weight_curve` (its table twin); title and hover text in ``language``."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(
+        go.Scatter(
+            x=curve["popularity_weight"],
+            y=curve["recall"],
+            mode="lines+markers",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (curve["ci_high"] - curve["recall"]).to_numpy(dtype=float),
+                "arrayminus": (curve["recall"] - curve["ci_low"]).to_numpy(dtype=float),
+            },
+            customdata=np.c_[curve["ci_low"], curve["ci_high"]],
+            hovertemplate=_plot_text(language, "weight_hover", k=k),
+        )
+    )
+    fig.update_layout(
+        title=_plot_text(language, "weight_curve", k=k),
+        xaxis_title="popularity weight",
+        yaxis={"title": "recall", "tickformat": ".0%", "rangemode": "tozero"},
+        height=380,
+    )
     return fig
 
 
@@ -386,6 +484,8 @@ class RecommendEvaluation:
     holdout : Holdout
     model : ItemKNN
         Fitted on the training part of the split.
+    notes : list of str
+        Remarks for the reader (in the ``language`` of :func:`offline_evaluation`).
     """
 
     split: TimeSplit
@@ -432,8 +532,7 @@ def popularity_weight_curve(
     rows = val.evaluated
     if rows.size == 0:
         raise RecommendDataError(
-            f"no customer with orders before {val.split.test_start} bought a relevant product "
-            f"in the validation window {val.split.test_start}..{val.split.test_end}"
+            "no_validation_buyers", start=val.split.test_start, end=val.split.test_end
         )
     knn = _knn(spec, 0.0).fit(val.train)
     x = val.train.matrix[rows]
@@ -458,6 +557,7 @@ def offline_evaluation(
     *,
     as_of: dt.date | str | None = None,
     personas: bool | None = None,
+    language: str = "en",
 ) -> RecommendEvaluation:
     """The configured item-kNN against global popularity on the time split (module docstring).
 
@@ -473,6 +573,8 @@ def offline_evaluation(
     personas
         Evaluate the persona fallback on cold customers; default ``spec.popularity_by_persona``
         (skipped when the engine has no persona assignments).
+    language
+        ``"en"`` or ``"id"``: the wording of ``notes``.
 
     Returns
     -------
@@ -490,10 +592,7 @@ def offline_evaluation(
     ho = _holdout(engine, split, spec)
     rows = ho.evaluated
     if rows.size == 0:
-        raise RecommendDataError(
-            f"no customer with orders before {split.test_start} bought a relevant product in the "
-            f"test window {split.test_start}..{split.test_end}"
-        )
+        raise RecommendDataError("no_test_buyers", start=split.test_start, end=split.test_end)
     knn = _knn(spec, weight).fit(ho.train)
     pop = PopularityRecommender().fit(ho.train)
     cats = None
@@ -518,7 +617,7 @@ def offline_evaluation(
             cold_groups = customer_personas(engine, ho.cold_customers[cold_rows])
             cold["persona_popularity"] = persona_pop.recommend(empty, k, groups=cold_groups, **opts)
         elif use_personas:
-            notes.append("no persona assignments: cold customers evaluated on global popularity")
+            notes.append(_message(language, "no_personas"))
         table = pd.concat(
             [
                 table,

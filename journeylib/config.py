@@ -885,10 +885,72 @@ class ReportSpec(_Model):
 
 
 class EngineSpec(_Model):
-    kind: Literal["duckdb"] = "duckdb"
-    memory_limit: str = Field(default="4GB", description="DuckDB memory_limit; spills beyond it")
-    threads: int | None = Field(default=None, ge=1, description="None = all cores")
-    temp_dir: str | None = Field(default=None, description="spill folder; None = system temp")
+    """Where the event-level queries run (``journeylib.engine.get_engine``).
+
+    ``duckdb`` (the default) runs them embedded over the Parquet files of ``processed_dir``;
+    ``spark`` runs the same SQL on Apache Spark (``pip install .[spark]``; ``docs/spark.md``).
+    Ingest (``journey prepare``) always runs on DuckDB with ``memory_limit``/``threads``.
+
+    >>> EngineSpec(kind="spark", master="spark://head:7077").master
+    'spark://head:7077'
+    """
+
+    #: The settings only the Spark engine reads.
+    SPARK_ONLY: ClassVar[tuple[str, ...]] = ("master", "processed_path", "tables", "conf")
+
+    kind: Literal["duckdb", "spark"] = "duckdb"
+    memory_limit: str = Field(
+        default="4GB",
+        description="DuckDB memory_limit (spills beyond it); Spark in local mode: driver memory",
+    )
+    threads: int | None = Field(
+        default=None, ge=1, description="None = all cores (Spark in local mode: local[threads])"
+    )
+    temp_dir: str | None = Field(
+        default=None,
+        description="spill folder (Spark in local mode: spark.local.dir); None = system temp",
+    )
+    master: str | None = Field(
+        default=None,
+        description="Spark master URL (spark://host:7077, yarn, k8s://..., local[4]); None: "
+        "the active Spark session if there is one, else local mode on this machine",
+    )
+    processed_path: str | None = Field(
+        default=None,
+        description="Spark: folder or URI (s3a://, abfss://, hdfs://) holding the processed "
+        "<table>.parquet; None = this client's processed folder",
+    )
+    tables: dict[str, str] = Field(
+        default_factory=dict,
+        description="Spark: canonical table -> catalog table (db.events) or Parquet path; "
+        "replaces that table of processed_path",
+    )
+    conf: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Spark settings for a session journeylib starts (spark.executor.memory: 8g)",
+    )
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k in value if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k)]
+        if bad:
+            raise ValueError(f"engine.tables: {bad} must be plain table names (letters, digits, _)")
+        empty = [k for k, v in value.items() if not str(v).strip()]
+        if empty:
+            raise ValueError(f"engine.tables: {empty} name no Spark table or path")
+        return value
+
+    @model_validator(mode="after")
+    def _spark_settings_need_spark(self) -> EngineSpec:
+        if self.kind != "spark":
+            given = [k for k in self.SPARK_ONLY if k in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"engine.{', engine.'.join(given)}: Spark setting(s), but engine.kind is "
+                    f"{self.kind!r}; set kind: spark or remove them"
+                )
+        return self
 
 
 class OutputSpec(_Model):

@@ -3,9 +3,12 @@
 Analyses never import DuckDB: they ask an :class:`Engine` to run SQL over the canonical tables
 and get a (small, aggregated) pandas frame back. :class:`DuckDBEngine` is the embedded default:
 it exposes each processed Parquet table as a view, so queries stream over the files instead of
-loading them into pandas, and it spills to disk beyond ``memory_limit``. A Spark engine with the
-same interface arrives with the scale issue; SQL written here should therefore stick to the
-common ANSI subset (window functions, CTEs, ``date_trunc``), avoiding DuckDB-only syntax.
+loading them into pandas, and it spills to disk beyond ``memory_limit``.
+:class:`journeylib.spark.SparkEngine` (``engine: {kind: spark}``, ``pip install .[spark]``) has
+the same interface and runs the same SQL text on Apache Spark: it translates the DuckDB dialect
+with sqlglot, so queries are written once, in DuckDB's dialect, with the few DuckDB-only
+expressions taken from :mod:`journeylib.sql` (``tests/test_spark_parity.py`` holds every
+event-level output equal on both engines).
 """
 
 from __future__ import annotations
@@ -184,7 +187,11 @@ def as_engine(data: Engine | pd.DataFrame, name: str = "events") -> Engine:
 
 
 def get_engine(config: Config) -> Engine:
-    """The engine the config asks for, over the client's processed tables."""
+    """The engine the config asks for, over the client's processed tables.
+
+    ``engine.kind: spark`` needs PySpark (``pip install .[spark]``): without it this raises an
+    ``ImportError`` that says so. PySpark is imported only here, only for that kind.
+    """
     spec = config.engine
     if spec.kind == "duckdb":
         return DuckDBEngine(
@@ -193,4 +200,8 @@ def get_engine(config: Config) -> Engine:
             threads=spec.threads,
             temp_dir=spec.temp_dir,
         )
+    if spec.kind == "spark":
+        from journeylib.spark import SparkEngine
+
+        return SparkEngine.from_config(config)
     raise ValueError(f"unknown engine {spec.kind!r}")  # pragma: no cover - pydantic guards it

@@ -13,34 +13,38 @@ into that text comes from here, defined once:
   (:func:`literal`, :func:`in_list`).
 * **Dialect**: the only expressions that differ between DuckDB and Spark SQL. Everything else the
   analyses write is the ANSI subset both engines accept (CTEs, window functions, ``CASE``,
-  interval arithmetic with bound parameters). A Spark engine plugs in here, by giving these
-  functions its spelling (DuckDB today -> Spark SQL):
+  interval arithmetic with bound parameters). Queries are written once, in DuckDB's dialect;
+  :func:`journeylib.spark.to_spark` translates them for the Spark engine (sqlglot plus the
+  rewrites in ``journeylib.spark.REWRITES``), writing these functions' Spark spelling
+  (DuckDB -> Spark SQL):
 
   :func:`ordered_concat`
-      ``string_agg(x, sep ORDER BY k)`` -> ``concat_ws(sep, collect_list(x))`` over a window
-      ordered by ``k`` (or ``array_join`` of ``array_sort``-ed structs).
+      ``string_agg(x, sep ORDER BY k)`` -> ``array_join`` of the ``array_sort``-ed
+      ``collect_list`` of ``struct(k, x)``.
   :func:`epoch_seconds`
       ``EXTRACT(EPOCH FROM ts)`` -> ``unix_micros(ts) / 1e6`` (``unix_timestamp`` drops fractions).
   :func:`days_between`
       the difference of two :func:`epoch_seconds` / 86400.0 (so it follows that one).
   :func:`local_time`
-      ``timezone($tz, ts)`` -> ``from_utc_timestamp(ts, $tz)``.
+      ``timezone($tz, ts)`` -> ``CAST(from_utc_timestamp(ts, $tz) AS TIMESTAMP_NTZ)``.
   :func:`date_trunc`
       ``date_trunc('month', ts)`` -> the same; both truncate in the session time zone, which
-      :class:`~journeylib.engine.DuckDBEngine` sets to UTC (a Spark engine sets
-      ``spark.sql.session.timeZone``). Wrap the timestamp in :func:`local_time` for a client's
-      calendar.
+      :class:`~journeylib.engine.DuckDBEngine` sets to UTC (the Spark engine sets
+      ``spark.sql.session.timeZone`` to UTC). Wrap the timestamp in :func:`local_time` for a
+      client's calendar.
   :func:`first_by`, :func:`last_by`
       ``min_by(x, row(k1, k2))`` / ``max_by(x, k)`` -> ``min_by(x, struct(k1, k2))`` /
       ``max_by(x, k)``.
   :func:`collect`, :func:`collect_sorted`
       ``list(x) FILTER (WHERE c)`` / ``list(x ORDER BY x) FILTER (WHERE c)`` ->
-      ``collect_list(x) FILTER (WHERE c)`` / ``array_sort(collect_list(x)) FILTER (WHERE c)``.
+      ``collect_list(x) FILTER (WHERE c)`` / ``array_sort(collect_list(x) FILTER (WHERE c))``,
+      NULL when no row passes (as DuckDB's).
   :func:`list_where`, :func:`list_min`, :func:`list_len`, :func:`list_at`, :func:`list_concat`
-      ``list_filter(l, lambda x: c)``, ``list_min(l)``, ``len(l)``, ``l[i]`` (1-based),
-      ``list_concat(a, b)`` -> ``filter(l, x -> c)``, ``array_min(l)``, ``size(l)`` (-1 for
-      NULL: wrap in ``CASE``), ``element_at(l, i)``, ``concat(a, b)``. Lists of timestamps are
-      how the funnel matches steps in one pass per customer (:mod:`journeylib.funnels`).
+      ``list_filter(l, lambda x: c)``, ``list_min(l)``, ``array_length(l)``,
+      ``list_extract(l, i)`` (1-based), ``list_concat(a, b)`` -> ``filter(l, x -> c)``,
+      ``array_min(l)``, ``size(l)``, ``try_element_at(l, i)``, ``concat`` of the lists with
+      NULL as empty. Lists of timestamps are how the funnel matches steps in one pass per
+      customer (:mod:`journeylib.funnels`).
 """
 
 from __future__ import annotations
@@ -319,12 +323,12 @@ def list_min(lst: str) -> str:
 
 def list_len(lst: str) -> str:
     """The number of elements of a list, 0 for a NULL list."""
-    return f"COALESCE(len({lst}), 0)"
+    return f"COALESCE(array_length({lst}), 0)"
 
 
 def list_at(lst: str, index: str) -> str:
     """The element at 1-based position ``index`` (NULL beyond the end)."""
-    return f"({lst})[{index}]"
+    return f"list_extract({lst}, {index})"
 
 
 def list_concat(lists: Sequence[str]) -> str:
@@ -350,8 +354,8 @@ def bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
 def temp_table(name: str, select: str) -> str:
     """DDL keeping the result of ``select`` as a session-scoped table ``name`` for several later
     queries (created once: a second call with the same name does nothing, so names should
-    identify their query). DuckDB: ``CREATE TEMP TABLE IF NOT EXISTS``; Spark:
-    ``CREATE TEMPORARY VIEW`` + ``CACHE TABLE``."""
+    identify their query). DuckDB: ``CREATE TEMP TABLE IF NOT EXISTS``; Spark: a persisted
+    temporary view (:meth:`journeylib.spark.SparkEngine.execute`)."""
     return f"CREATE TEMP TABLE IF NOT EXISTS {identifier(name)} AS {select}"
 
 

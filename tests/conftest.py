@@ -9,6 +9,7 @@ Markers (declared in pyproject.toml):
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -131,3 +132,36 @@ def dropoff_events() -> pd.DataFrame:
             ("e", 0, "A"), ("e", 2, "search"), ("e", 9 * day, "C"),         # drops at A
         ]
     )  # fmt: skip
+
+
+# ---- Spark (tests marked `spark`; make test-spark) -------------------------------------------
+@functools.cache
+def _session():  # noqa: ANN202 - one local session per test run (getOrCreate shares it)
+    from journeylib.spark import spark_session
+
+    session = spark_session(
+        master="local[2]",
+        conf={"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "1g"},
+        app_name="journeylib-tests",
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@pytest.fixture(scope="session")
+def spark():  # noqa: ANN201
+    """Local Spark (local[2], 4 shuffle partitions, no UI, loopback only); skips without PySpark
+    or Java, fails instead under JOURNEY_REQUIRE_SPARK=1 (make test-spark)."""
+    reason = None
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError:
+        reason = "PySpark/sqlglot are not installed (pip install -c constraints.txt '.[spark]')"
+    if reason is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        reason = "no java on PATH (PySpark needs Java 17+)"
+    if reason is not None:
+        if os.environ.get("JOURNEY_REQUIRE_SPARK") == "1":
+            pytest.fail(f"JOURNEY_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
+    return _session()

@@ -944,7 +944,8 @@ class EngineSpec(_Model):
     @model_validator(mode="after")
     def _spark_settings_need_spark(self) -> EngineSpec:
         if self.kind != "spark":
-            given = [k for k in self.SPARK_ONLY if k in self.model_fields_set]
+            # a value other than the default (a dumped config repeats the defaults: null, {})
+            given = [k for k in self.SPARK_ONLY if getattr(self, k)]
             if given:
                 raise ValueError(
                     f"engine.{', engine.'.join(given)}: Spark setting(s), but engine.kind is "

@@ -113,3 +113,20 @@ def test_spark_settings_need_kind_spark(tmp_path) -> None:  # noqa: ANN001
         load_config(path)
     with pytest.raises(ValueError, match="plain table names"):
         EngineSpec(kind="spark", tables={"events; DROP": "x"})
+
+
+def test_a_dumped_duckdb_config_loads_again(tmp_path):
+    # model_dump writes every default (master: null, tables: {}, conf: {}); those are not
+    # Spark settings, so the round trip of a DuckDB config must validate.
+    import yaml
+
+    from journeylib.config import Config, EngineSpec, load_config
+
+    config = Config.model_validate(
+        yaml.safe_load((Path(__file__).parents[1] / "configs" / "demo.yaml").read_text())
+    )
+    path = tmp_path / "dumped.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    assert load_config(path).engine.model_dump() == config.engine.model_dump()
+    with pytest.raises(ValueError, match="engine.master"):
+        EngineSpec(kind="duckdb", master="local[2]")

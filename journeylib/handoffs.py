@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from journeylib import i18n
 from journeylib.engine import Engine, as_engine
 from journeylib.intervals import wilson
 from journeylib.sql import (
@@ -840,8 +841,7 @@ _PLOT_TEXT: dict[str, dict[str, str]] = {
 
 
 def _plot_text(language: str, key: str, **values: object) -> str:
-    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key]
-    return text.format(**values) if values else text
+    return i18n.template(_PLOT_TEXT, language, key, **values)
 
 
 def plot_switch_matrix(

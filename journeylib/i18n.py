@@ -85,6 +85,17 @@ def words(table: dict[str, dict[str, str]], language: str) -> dict[str, str]:
     return table[language]
 
 
+def template(table: dict[str, dict[str, str]], language: str, key: str, **values: object) -> str:
+    """Template ``key`` of a module's en/id text table in ``language`` (English when the language
+    has no table), filled with ``values``.
+
+    >>> template({"en": {"n": "{n} days"}, "id": {"n": "{n} hari"}}, "id", "n", n=3)
+    '3 hari'
+    """
+    text = table.get(language, table[SOURCE_LANGUAGE])[key]
+    return text.format(**values) if values else text
+
+
 def _catalogue_dir(language: str) -> Path:
     return Path(str(resources.files("journeylib") / "resources" / "i18n" / language))
 

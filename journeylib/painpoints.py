@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from journeylib import i18n
 from journeylib.config import ReportSpec
 from journeylib.display import fmt_number, fmt_pct
 from journeylib.engine import Engine
@@ -1220,8 +1221,7 @@ _PLOT_TEXT: dict[str, dict[str, str]] = {
 
 
 def _pt(language: str, key: str, **values: object) -> str:
-    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key]
-    return text.format(**values) if values else text
+    return i18n.template(_PLOT_TEXT, language, key, **values)
 
 
 def plot_pain_points(

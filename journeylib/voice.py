@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from journeylib import i18n
 from journeylib.engine import Engine
 from journeylib.intervals import nps_stats, wilson
 from journeylib.narrative import MIN_GROUP
@@ -1129,8 +1130,7 @@ _DIMENSIONS: dict[str, dict[str, str]] = {
 
 
 def _plot_text(language: str, key: str, **values: object) -> str:
-    text = _PLOT_TEXT.get(language, _PLOT_TEXT["en"])[key]
-    return text.format(**values) if values else text
+    return i18n.template(_PLOT_TEXT, language, key, **values)
 
 
 def _dimension(name: str, language: str) -> str:

@@ -7,12 +7,11 @@ order within 90 days, advocacy = NPS 9-10 (or a 4-5 star review, refer_friend).
 
 from __future__ import annotations
 
-import string
-
 import numpy as np
 import pandas as pd
 import pytest
 from event_frames import at, frame
+from text_tables import same_fields
 
 from journeylib import handoffs as ho
 from journeylib.config import StageRule
@@ -566,13 +565,5 @@ def test_synth_planted_hand_offs(synth_client):
     assert (res["conversion"] <= res["conversion_high"]).all()
 
 
-def _same_fields(texts: dict) -> None:
-    """Every text exists in English and Indonesian with the same fields."""
-    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
-    assert texts["en"].keys() == texts["id"].keys()
-    for key, text in texts["en"].items():
-        assert fields(text) == fields(texts["id"][key]), key
-
-
-def test_every_chart_text_exists_in_both_languages_with_the_same_fields():
-    _same_fields(ho._PLOT_TEXT)
+def test_every_chart_text_exists_in_both_languages_with_thesame_fields():
+    same_fields(ho._PLOT_TEXT)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import string
 
 import numpy as np
 import pandas as pd
 import pytest
 from event_frames import frame
+from text_tables import same_fields
 
 from journeylib import painpoints as pp
 from journeylib.config import ReportSpec
@@ -293,14 +293,6 @@ def test_synthetic_incident_is_the_top_pain_point(synth_client):
     assert top["conversions_at_stake"] > 5
 
 
-def _same_fields(texts: dict) -> None:
-    """Every text exists in English and Indonesian with the same fields."""
-    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
-    assert texts["en"].keys() == texts["id"].keys()
-    for key, text in texts["en"].items():
-        assert fields(text) == fields(texts["id"][key]), key
-
-
-def test_every_text_exists_in_both_languages_with_the_same_fields():
-    _same_fields(pp._TEXT)
-    _same_fields(pp._PLOT_TEXT)
+def test_every_text_exists_in_both_languages_with_thesame_fields():
+    same_fields(pp._TEXT)
+    same_fields(pp._PLOT_TEXT)

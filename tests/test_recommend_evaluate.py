@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import string
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 from pydantic import ValidationError
+from text_tables import same_fields
 
 from journeylib.config import RecommendSpec
 from journeylib.engine import engine_for
@@ -244,16 +244,8 @@ def test_recommend_spec_validation():
             RecommendSpec(**bad)
 
 
-def _same_fields(texts: dict) -> None:
-    """Every text exists in English and Indonesian with the same fields."""
-    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
-    assert texts["en"].keys() == texts["id"].keys()
-    for key, text in texts["en"].items():
-        assert fields(text) == fields(texts["id"][key]), key
-
-
-def test_every_text_exists_in_both_languages_with_the_same_fields():
+def test_every_text_exists_in_both_languages_with_thesame_fields():
     from journeylib.recommend import evaluate
 
-    _same_fields(evaluate._PLOT_TEXT)
-    _same_fields(evaluate._MESSAGES)
+    same_fields(evaluate._PLOT_TEXT)
+    same_fields(evaluate._MESSAGES)

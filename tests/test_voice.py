@@ -7,12 +7,12 @@ test); the synthetic test checks that the planted causes of low NPS come out as 
 from __future__ import annotations
 
 import math
-import string
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from text_tables import same_fields
 
 from journeylib import voice
 from journeylib.engine import engine_for
@@ -616,13 +616,5 @@ def test_all_planted_friction_causes_are_significant_detractor_drivers(synth_cli
     assert set(drivers.sort_values("rank").index[:4]) == friction
 
 
-def _same_fields(texts: dict) -> None:
-    """Every text exists in English and Indonesian with the same fields."""
-    fields = lambda s: {f for _, f, _, _ in string.Formatter().parse(s) if f}  # noqa: E731
-    assert texts["en"].keys() == texts["id"].keys()
-    for key, text in texts["en"].items():
-        assert fields(text) == fields(texts["id"][key]), key
-
-
-def test_every_chart_text_exists_in_both_languages_with_the_same_fields():
-    _same_fields(voice._PLOT_TEXT)
+def test_every_chart_text_exists_in_both_languages_with_thesame_fields():
+    same_fields(voice._PLOT_TEXT)

@@ -161,12 +161,54 @@ def synth(ctx: Context) -> dict:
 
 @stage("ingest", group="data", needs="raw")
 def ingest(ctx: Context) -> dict:
-    """journeylib.io.prepare: raw CSVs -> validated, pseudonymised, sessionised Parquet."""
+    """journeylib.io.prepare: raw CSVs -> validated, pseudonymised, sessionised Parquet.
+
+    The seconds of each ingest step (``journeylib.io`` logs them: read and check per source,
+    ids, writing the events, the other tables, timelines) go into ``info.steps_seconds``. When
+    the data set's processed tables exist already (other stages may be reading them), ingest
+    writes into a scratch folder beside them, removed afterwards, instead of replacing them.
+    """
+    import logging
+    import re
+    import shutil
+    import tempfile
+
+    from benchmarks import datasets
     from journeylib.io import prepare
 
+    steps: dict[str, float] = {}
+
+    class Steps(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found = re.fullmatch(r"ingest: (.+) in ([0-9.]+) s", record.getMessage())
+            if found:
+                steps[found[1]] = float(found[2])
+
     cfg = ctx.config()
-    with ctx.timed():
-        result = prepare(cfg, force=True)
+    scratch = None
+    if datasets.processed_ready(ctx.customers):
+        scratch = Path(tempfile.mkdtemp(prefix=".ingest-", dir=ctx.processed_dir.parent.parent))
+        output = cfg.output.model_copy(update={"processed_dir": str(scratch)})
+        cfg = cfg.model_copy(update={"output": output})
+    ctx.info["scratch"] = scratch is not None
+    log = logging.getLogger("journeylib.io")
+    handler, level = Steps(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with ctx.timed():
+            result = prepare(cfg, force=True)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    ctx.info["steps_seconds"] = steps
+    ctx.info["engine"] = {
+        "memory_limit": cfg.engine.memory_limit,
+        "threads": cfg.engine.threads,
+        "temp_dir": cfg.engine.temp_dir,
+    }
     return {"rows": result.tables}
 
 

@@ -60,24 +60,38 @@ manifest, so a client with only a customer attribute table gets the usual folder
 
 ``prepare`` is idempotent: when the raw files, the config and the key are unchanged it returns the
 existing manifest without rewriting anything.
+
+**Scale.** The events export is the one table that reaches hundreds of millions of rows, so it is
+never one pandas frame (:mod:`journeylib.ingest_events`): it is read in chunks (Arrow's CSV reader,
+or pandas' parser where Arrow would read the file differently), each chunk goes through the same
+row checks as the small tables (the problems of all chunks merged into one report per check),
+and DuckDB finds the duplicates, joins the pseudonyms, sorts and numbers the events, spilling
+beyond ``engine.memory_limit`` into ``engine.temp_dir`` (default: a folder in the staging folder,
+removed with it) with ``engine.threads`` threads. The other tables are customer-level or smaller
+and stay in pandas. Each step's time is logged (``ingest: <step> in <n> s``). At a million
+customers (23.8M raw events) ingest takes about 2 minutes and 2.5 GB; at 9M customers (217M
+events) 23 minutes and 10 GB, most of it the customer-level tables (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
-import codecs
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
-import io as _io
 import json
 import logging
+import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from journeylib import __version__
+from journeylib import __version__, ingest_events
 from journeylib.coltypes import (
     apply_type,
     is_blank,
@@ -86,10 +100,19 @@ from journeylib.coltypes import (
 )
 from journeylib.config import Config, SourceSpec
 from journeylib.engine import DuckDBEngine
+from journeylib.ingest_events import (
+    SpooledEvents,
+    WrittenEvents,
+    event_ids,
+    find_duplicates,
+    iter_raw,
+    spool_events,
+    write_events,
+)
 from journeylib.privacy import (
     check_no_direct_identifiers,
     get_key,
-    pseudonymise,
+    pseudonymise_all,
     redact_text,
 )
 from journeylib.project import atomic_directory, atomic_path, project_root
@@ -102,7 +125,6 @@ from journeylib.schema import (
     TABLES,
     TableSpec,
 )
-from journeylib.sessions import sessionize
 from journeylib.timelines import write_event_timelines
 from journeylib.validation import (
     ROW,
@@ -110,6 +132,7 @@ from journeylib.validation import (
     DataValidationError,
     Notice,
     Problem,
+    first_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -142,74 +165,14 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _decode(raw: bytes, encoding: str, col: Collector) -> str | None:
-    """Decode bytes, handling BOMs; a wrong encoding is a problem with the byte offset."""
-    if raw.startswith(codecs.BOM_UTF8) and encoding.lower().replace("-", "") in {"utf8", "utf8sig"}:
-        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict")
-    if raw.startswith(
-        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-    ) and not encoding.lower().startswith("utf-16"):
-        col.problem(
-            None,
-            "unknown file encoding",
-            hint="the file starts with a UTF-16 byte-order "
-            "mark; set `encoding: utf-16` for this source in the config",
-        )
-        return None
-    try:
-        return raw.decode(encoding, errors="strict")
-    except UnicodeDecodeError as exc:
-        col.problem(
-            None,
-            "unknown file encoding",
-            hint=f"not valid {encoding} at byte {exc.start}; set `encoding:` for this source in "
-            "the config (e.g. cp1252 or latin-1 for Excel exports)",
-        )
-    except LookupError:
-        col.problem(None, "unknown file encoding", hint=f"`{encoding}` is not an encoding name")
-    return None
-
-
 def read_raw(path: Path, spec: SourceSpec, col: Collector) -> pd.DataFrame | None:
-    """Read one raw export as strings (CSV) or native types (Parquet), with a row-number column."""
-    if not path.is_file():
-        col.problem(None, "file not found", hint="check data.raw_dir and the source path")
-        return None
-    if path.stat().st_size == 0:
-        col.problem(None, "empty file", hint="the file has 0 bytes")
-        return None
-    if spec.resolved_format == "parquet":
-        try:
-            df = pd.read_parquet(path)
-        except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem
-            col.problem(None, "unreadable Parquet file", hint=type(exc).__name__)
-            return None
-    else:
-        text = _decode(path.read_bytes(), spec.encoding, col)
-        if text is None:
-            return None
-        try:
-            df = pd.read_csv(
-                _io.StringIO(text),
-                sep=spec.delimiter,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skipinitialspace=False,
-            )
-        except pd.errors.EmptyDataError:
-            col.problem(None, "empty file", hint="no header row")
-            return None
-        except pd.errors.ParserError as exc:
-            # pandas' message names the line and field counts, not the values.
-            col.problem(None, "malformed CSV", hint=str(exc).splitlines()[-1][:200])
-            return None
-    if df.empty:
-        col.problem(None, "empty file", hint="the header is there but there are no data rows")
-        return None
-    df = df.reset_index(drop=True)
-    df[ROW] = np.arange(1, len(df) + 1, dtype="int64")
-    return df
+    """Read one raw export as strings (CSV) or native types (Parquet), with a row-number column.
+
+    The whole file at once (the small tables); the events are read in chunks by
+    :func:`journeylib.ingest_events.iter_raw`, the same reader.
+    """
+    frames = list(iter_raw(path, spec, col, chunk_rows=None))
+    return None if col.problems or not frames else frames[0]
 
 
 def map_columns(
@@ -439,20 +402,27 @@ def _time_checks(
     return df[keep]
 
 
+def _duplicates_found(count: int, rows: list[int], config: Config, col: Collector) -> None:
+    """Report exact duplicate rows: a notice (dropped) or, with ``on_duplicates: error``, fatal."""
+    if config.quality.on_duplicates == "error":
+        if count:
+            col.problem(
+                None,
+                "duplicate rows",
+                count,
+                rows,
+                "identical to an earlier row; set quality.on_duplicates: drop to drop them",
+            )
+    else:
+        col.notice(None, "duplicate rows", count, "dropped")
+
+
 def _dedupe(df: pd.DataFrame, table: TableSpec, config: Config, col: Collector) -> pd.DataFrame:
     """Exact duplicate rows (all mapped columns equal) are dropped and counted, or fatal."""
     cols = [c for c in df.columns if c != ROW]
     dup = df.duplicated(subset=cols, keep="first")
-    if config.quality.on_duplicates == "error":
-        col.check_rows(
-            df,
-            dup,
-            None,
-            "duplicate rows",
-            "identical to an earlier row; set quality.on_duplicates: drop to drop them",
-        )
-    else:
-        col.notice(None, "duplicate rows", int(dup.sum()), "dropped")
+    count, rows = first_rows(dup, df[ROW], col.limit)
+    _duplicates_found(count, list(rows), config, col)
     df = df[~dup]
     unique_key = {
         "customers": ("customer_id",),
@@ -474,9 +444,24 @@ def _dedupe(df: pd.DataFrame, table: TableSpec, config: Config, col: Collector) 
 def _normalise_labels(
     s: pd.Series, aliases: dict[str, str], col: Collector, column: str, fallback: str = "other"
 ) -> pd.Series:
-    """Map raw labels onto the canonical vocabulary; unknown labels become ``other`` (counted)."""
-    key = s.astype("string").str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
-    mapped = key.map(aliases)
+    """Map raw labels onto the canonical vocabulary; unknown labels become ``other`` (counted).
+
+    Labels repeat (a handful of channels over millions of events), so each distinct raw label is
+    normalised once and the results are spread back by code.
+    """
+    codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    key_u = (
+        pd.Series(uniques, dtype="string")
+        .str.lower()
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
+    mapped_u = key_u.map(aliases).astype("string")
+    # code -1 (missing) picks the trailing NA of each lookup
+    key = pd.Series(pd.array([*key_u, pd.NA], dtype="string")[codes], index=s.index, dtype="string")
+    mapped = pd.Series(
+        pd.array([*mapped_u, pd.NA], dtype="string")[codes], index=s.index, dtype="string"
+    )
     unknown = mapped.isna() & key.notna()
     missing = key.isna()
     if unknown.any():
@@ -543,6 +528,19 @@ def _table_specific(df: pd.DataFrame, name: str, config: Config, col: Collector)
     return df
 
 
+def _clean(
+    raw: pd.DataFrame, spec: SourceSpec, name: str, config: Config, col: Collector
+) -> pd.DataFrame | None:
+    """Map, check and clean raw rows (a whole small table or one chunk of the events)."""
+    table = TABLES[name]
+    df = map_columns(raw, spec, table, col)
+    if df is None:
+        return None
+    df = _clean_common(df, spec, table, config, col)
+    df = _time_checks(df, table, config, col, spec.timezone or config.data.timezone)
+    return _table_specific(df, name, config, col)
+
+
 def load_source(
     config: Config, name: str
 ) -> tuple[pd.DataFrame | None, list[Problem], list[Notice], dict]:
@@ -556,14 +554,38 @@ def load_source(
     if raw is None:
         return None, col.problems, col.notices, info
     info.update(rows_read=int(len(raw)), bytes=path.stat().st_size)
-    df = map_columns(raw, spec, table, col)
+    df = _clean(raw, spec, name, config, col)
     if df is None:
         return None, col.problems, col.notices, info
-    df = _clean_common(df, spec, table, config, col)
-    df = _time_checks(df, table, config, col, spec.timezone or config.data.timezone)
-    df = _table_specific(df, name, config, col)
     df = _dedupe(df, table, config, col)
     return df, col.problems, col.notices, info
+
+
+def spool_source(
+    config: Config, name: str, folder: Path, engine: DuckDBEngine
+) -> tuple[SpooledEvents | None, list[Problem], list[Notice], dict]:
+    """:func:`load_source` for the events: checked chunk by chunk into a Parquet spool in
+    ``folder``, duplicates found by ``engine`` (:mod:`journeylib.ingest_events`)."""
+    spec: SourceSpec = getattr(config.data.sources, name)
+    path = config.source_path(name)
+    col = Collector(_display(path), name, config.quality.max_error_rows)
+    info: dict = {"file": _display(path)}
+    spooled, rows_read = spool_events(
+        path,
+        spec,
+        col,
+        lambda raw, chunk_col: _clean(raw, spec, name, config, chunk_col),
+        folder,
+        chunk_rows=ingest_events.CHUNK_ROWS,
+        use_threads=config.engine.threads != 1,
+    )
+    if rows_read is not None:
+        info.update(rows_read=rows_read, bytes=path.stat().st_size)
+    if spooled is None:
+        return None, col.problems, col.notices, info
+    count, rows = find_duplicates(engine, spooled, limit=col.limit)
+    _duplicates_found(count, rows, config, col)
+    return spooled, col.problems, col.notices, info
 
 
 # ---------------------------------------------------------------------------------------------
@@ -577,24 +599,59 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _resolve_identities(frames: dict[str, pd.DataFrame], config: Config) -> list[dict]:
-    """Replace source-specific ids by CRM ids via identity_map; returns coverage per source."""
+def _id_lookup(idmap: pd.DataFrame | None, source: str) -> pd.Series:
+    """CRM customer id by source id, for one source of the identity map."""
+    if idmap is None:
+        return pd.Series(dtype="string")
+    return idmap[idmap["source"] == source].set_index("source_id")["customer_id"]
+
+
+def _resolve(ids: pd.Series, lookup: pd.Series, source: str) -> tuple[pd.Series, pd.Series]:
+    """(CRM id or ``<source>:<id>``, matched mask) of each source id."""
+    mapped = ids.map(lookup)
+    matched = mapped.notna()
+    # Unmatched records keep their own id, namespaced by source, so anonymous journeys are
+    # still analysed; the data-quality notebook reports the share.
+    return mapped.fillna(source + ":" + ids).astype("string"), matched
+
+
+def _resolve_identities(
+    frames: dict[str, pd.DataFrame], config: Config, event_ids: pd.DataFrame | None = None
+) -> list[dict]:
+    """Replace source-specific ids by CRM ids via identity_map; returns coverage per source.
+
+    ``event_ids`` (spooled events: one row per raw id with its ``rows``) gets its resolved id
+    as ``resolved`` instead of the events frame being changed.
+    """
     idmap = frames.get("identity_map")
     coverage = []
     for name, spec in config.data.sources.items():
+        if name == "events" and event_ids is not None:
+            if spec.id_source:
+                lookup = _id_lookup(idmap, spec.id_source)
+                resolved, matched = _resolve(event_ids["raw_id"], lookup, spec.id_source)
+                rows = event_ids["rows"]
+                event_ids["resolved"] = resolved
+                coverage.append(
+                    {
+                        "table": name,
+                        "source": spec.id_source,
+                        "records": int(rows.sum()),
+                        "matched": int(rows[matched].sum()),
+                        "ids": int(resolved.nunique()),
+                        "unmatched_ids": int(resolved[~matched].nunique()),
+                    }
+                )
+            else:
+                event_ids["resolved"] = event_ids["raw_id"]
+            continue
         if not spec.id_source or name not in frames or name == "identity_map":
             continue
         df = frames[name]
-        lookup = (
-            idmap[idmap["source"] == spec.id_source].set_index("source_id")["customer_id"]
-            if idmap is not None
-            else pd.Series(dtype="string")
+        resolved, matched = _resolve(
+            df["customer_id"], _id_lookup(idmap, spec.id_source), spec.id_source
         )
-        mapped = df["customer_id"].map(lookup)
-        matched = mapped.notna()
-        # Unmatched records keep their own id, namespaced by source, so anonymous journeys are
-        # still analysed; the data-quality notebook reports the share.
-        df["customer_id"] = mapped.fillna(spec.id_source + ":" + df["customer_id"]).astype("string")
+        df["customer_id"] = resolved
         coverage.append(
             {
                 "table": name,
@@ -608,16 +665,26 @@ def _resolve_identities(frames: dict[str, pd.DataFrame], config: Config) -> list
     return coverage
 
 
-def _complete_customers(frames: dict[str, pd.DataFrame], notices: list[Notice]) -> None:
-    """Add customers seen only in activity tables; fill first_seen from first activity."""
+def _complete_customers(
+    frames: dict[str, pd.DataFrame], notices: list[Notice], firsts: list[pd.Series] = ()
+) -> None:
+    """Add customers seen only in activity tables; fill first_seen from first activity.
+
+    ``firsts``: first activity per customer of tables not in ``frames`` (the written events).
+    """
     cust = frames["customers"]
-    firsts = []
+    firsts = list(firsts)
     for name in ("events", "orders", "feedback"):
-        firsts.append(frames[name].groupby("customer_id", sort=False)["ts"].min())
+        if name in frames:
+            firsts.append(frames[name].groupby("customer_id", sort=False)["ts"].min())
     first_activity = pd.concat(firsts).groupby(level=0).min()
-    known = set(cust["customer_id"].dropna())
-    extra_ids = [c for c in first_activity.index if c not in known]
-    if extra_ids:
+    # Arrow's hash lookup: pandas' isin on a million strings takes seconds
+    known = pc.is_in(
+        pa.array(first_activity.index.astype("string")),
+        value_set=pa.array(cust["customer_id"].dropna().astype("string")),
+    )
+    extra_ids = first_activity.index[~known.to_numpy(zero_copy_only=False)]
+    if len(extra_ids):
         notices.append(
             Notice(
                 "customers",
@@ -627,7 +694,7 @@ def _complete_customers(frames: dict[str, pd.DataFrame], notices: list[Notice]) 
                 "added (first_seen = first activity)",
             )
         )
-        add = pd.DataFrame({"customer_id": pd.array(extra_ids, dtype="string")})
+        add = pd.DataFrame({"customer_id": pd.array(extra_ids.tolist(), dtype="string")})
         cust = pd.concat([cust, add], ignore_index=True)
     if len(first_activity):
         fa = cust["customer_id"].map(first_activity)
@@ -642,25 +709,50 @@ def _complete_customers(frames: dict[str, pd.DataFrame], notices: list[Notice]) 
     frames["customers"] = cust
 
 
-def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Load and check every source and assemble the canonical tables (nothing written).
+_SORT_KEYS = {
+    "events": ["customer_id", "ts", "event", ROW],
+    "orders": ["ts", "order_id", ROW],
+    "feedback": ["ts", "customer_id", ROW],
+    "customers": ["customer_id"],
+    "spend": ["date", "channel"],
+    "products": ["product_id"],
+    "identity_map": ["source", "source_id"],
+}
+
+
+def build_tables(
+    config: Config, folder: Path, engine: DuckDBEngine
+) -> tuple[dict[str, pd.DataFrame], dict, WrittenEvents | None]:
+    """Load and check every source and assemble the canonical tables.
+
+    The events are written to ``folder/events.parquet`` by ``engine`` (they never are one
+    pandas frame: :mod:`journeylib.ingest_events`; their spool is ``folder/_spool`` meanwhile);
+    the other tables are returned as frames, not written. Returns the frames (the events among
+    them only when the source is absent: the empty table), the manifest's information and what
+    was written of the events (``None`` when absent).
 
     Raises
     ------
     DataValidationError
-        With every problem of every source.
+        With every problem of every source, before anything is written.
     """
     frames: dict[str, pd.DataFrame] = {}
+    spooled: SpooledEvents | None = None
     problems: list[Problem] = []
     notices: list[Notice] = []
     files: dict[str, dict] = {}
+    spool = folder / "_spool"
     for name, _spec in config.data.sources.items():
-        df, p, n, info = load_source(config, name)
+        with _timed(f"read and check {name}"):
+            if name == "events":
+                spooled, p, n, info = spool_source(config, name, spool, engine)
+            else:
+                df, p, n, info = load_source(config, name)
+                if df is not None:
+                    frames[name] = df
         problems += p
         notices += n
         files[name] = info
-        if df is not None:
-            frames[name] = df
     if problems:
         raise DataValidationError(problems)
     absent = [name for name in CORE_TABLES if getattr(config.data.sources, name) is None]
@@ -669,40 +761,52 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
         frames[name] = empty_table(name)
         notices.append(Notice(name, None, "no source in the config", 0, "written empty"))
     key = get_key(config.privacy.key_env, allow_demo_key=config.privacy.allow_demo_key)
-    coverage = _resolve_identities(frames, config)
-    for name, df in frames.items():
-        for idc in TABLES[name].ids:
-            df[idc] = pseudonymise(df[idc], key)
-    ev = frames["events"]
-    events_spec = config.data.sources.events  # None: the empty table has its session_id
-    if events_spec is not None and "session_id" not in events_spec.columns:
-        frames["events"] = sessionize(
-            ev.drop(columns="session_id"), timeout_minutes=config.sessions.timeout_minutes
-        )
-    elif events_spec is not None:
-        ev["session_id"] = (ev["customer_id"] + "-" + ev["session_id"].astype("string")).astype(
-            "string"
-        )
-    _complete_customers(frames, notices)
-    sort_keys = {
-        "events": ["customer_id", "ts", "event", ROW],
-        "orders": ["ts", "order_id", ROW],
-        "feedback": ["ts", "customer_id", ROW],
-        "customers": ["customer_id"],
-        "spend": ["date", "channel"],
-        "products": ["product_id"],
-        "identity_map": ["source", "source_id"],
-    }
-    for name, df in list(frames.items()):
-        keys = [k for k in sort_keys[name] if k in df.columns]
-        df = df.sort_values(keys, kind="stable").drop(columns=[ROW], errors="ignore")
-        frames[name] = df.reset_index(drop=True)
-    # position of each event in its customer's path (ties: event name), the precomputed
-    # numbering that path analyses (step matrix) use instead of re-sorting every query
-    ev = frames["events"]
-    ev["event_seq"] = ev.groupby("customer_id", sort=False).cumcount().astype("int64") + 1
-    for name, schema in PROCESSED_SCHEMAS.items():
-        schema.validate(frames[name], lazy=True)  # internal contract: a failure here is a bug
+    ids = None
+    with _timed("resolve and pseudonymise ids"):
+        if spooled is not None:
+            ids = event_ids(engine, spooled).rename(columns={"customer_id": "raw_id"})
+            ids["raw_id"] = ids["raw_id"].astype("string")
+        coverage = _resolve_identities(frames, config, ids)
+        # every id column at once: a customer's id is in several tables, hashed once
+        targets = [(df, idc) for name, df in frames.items() for idc in TABLES[name].ids]
+        columns = [df[idc] for df, idc in targets]
+        if ids is not None:
+            columns.append(ids["resolved"])
+        hashed = pseudonymise_all(columns, key)
+        for (df, idc), values in zip(targets, hashed, strict=False):
+            df[idc] = values
+        if ids is not None:
+            ids["customer_id"] = hashed[-1]
+    firsts = []
+    written = None
+    if spooled is not None:
+        derive = "session_id" not in config.data.sources.events.columns
+        with _timed("write events"):
+            written = write_events(
+                engine,
+                spooled,
+                ids,
+                folder / "events.parquet",
+                timeout_minutes=config.sessions.timeout_minutes if derive else None,
+            )
+        del ids
+        shutil.rmtree(spool, ignore_errors=True)
+        firsts.append(written.first_activity)
+    with _timed("complete customers, sort"):
+        _complete_customers(frames, notices, firsts)
+        for name, df in list(frames.items()):
+            keys = [k for k in _SORT_KEYS[name] if k in df.columns]
+            df = df.sort_values(keys, kind="stable").drop(columns=[ROW], errors="ignore")
+            frames[name] = df.reset_index(drop=True)
+    if "events" in frames:  # an absent source: the empty table
+        # position of each event in its customer's path (ties: event name), the precomputed
+        # numbering that path analyses (step matrix) use instead of re-sorting every query
+        ev = frames["events"]
+        ev["event_seq"] = ev.groupby("customer_id", sort=False).cumcount().astype("int64") + 1
+    with _timed("check the processed contract"):
+        for name, schema in PROCESSED_SCHEMAS.items():
+            if name in frames:  # the written events were checked batch by batch
+                schema.validate(frames[name], lazy=True)  # internal contract: a failure is a bug
     info = {
         "files": files,
         "notices": [n.to_dict() for n in notices],
@@ -713,7 +817,15 @@ def build_tables(config: Config) -> tuple[dict[str, pd.DataFrame], dict]:
             name: dict(spec.types) for name, spec in config.data.sources.items() if spec.types
         },
     }
-    return frames, info
+    return frames, info, written
+
+
+@contextlib.contextmanager
+def _timed(what: str) -> Iterator[None]:
+    """Log how long a step of ingest took (``journey run`` shows it in its log)."""
+    start = time.perf_counter()
+    yield
+    log.info("ingest: %s in %.1f s", what, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -803,33 +915,48 @@ def prepare(config: Config, *, force: bool = False) -> PrepareResult:
     log.info("ingesting raw exports for %s", config.client)
     stat = _raw_stat(config)  # taken before reading: a file changed meanwhile is seen next time
     fp = _fingerprint(config)
-    frames, info = build_tables(config)
-    for name, file_info in info["files"].items():
-        file_info["sha256"] = fp["raw_sha256"].get(name)
-    rows = {name: int(len(df)) for name, df in frames.items()}
-    ranges = {}
-    for name, df in frames.items():
-        tcol = next((c for c in ("ts", "date") if c in df.columns), None)
-        if tcol is not None and len(df):
-            ranges[name] = [str(df[tcol].min()), str(df[tcol].max())]
-    manifest = {
-        "client": config.client,
-        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "fingerprint": fp,
-        "raw_stat": stat,
-        "rows": rows,
-        "ranges": ranges,
-        **info,
-    }
+    spec = config.engine
     with atomic_directory(target) as staging:
+        # the events never become one pandas frame: DuckDB checks, numbers and writes them,
+        # spilling beyond the memory limit (into the staging folder unless temp_dir is set)
+        with DuckDBEngine(
+            None,
+            memory_limit=spec.memory_limit,
+            threads=spec.threads,
+            temp_dir=spec.temp_dir or staging / "_spill",
+        ) as engine:
+            frames, info, written = build_tables(config, staging, engine)
+        for name, file_info in info["files"].items():
+            file_info["sha256"] = fp["raw_sha256"].get(name)
+        rows = {name: int(len(df)) for name, df in frames.items()}
+        ranges = {}
         for name, df in frames.items():
-            write_table(df, staging / f"{name}.parquet")
+            tcol = next((c for c in ("ts", "date") if c in df.columns), None)
+            if tcol is not None and len(df):
+                ranges[name] = [str(df[tcol].min()), str(df[tcol].max())]
+        if written is not None:
+            rows["events"] = written.rows
+            if written.ts_range is not None:
+                ranges["events"] = [str(t) for t in written.ts_range]
+        manifest = {
+            "client": config.client,
+            "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "fingerprint": fp,
+            "raw_stat": stat,
+            "rows": rows,
+            "ranges": ranges,
+            **info,
+        }
+        with _timed("write the other tables"):
+            for name, df in frames.items():
+                write_table(df, staging / f"{name}.parquet")
         del frames
-        spec = config.engine
+        shutil.rmtree(staging / "_spill", ignore_errors=True)
         with DuckDBEngine(
             staging, memory_limit=spec.memory_limit, threads=spec.threads, temp_dir=spec.temp_dir
         ) as engine:
-            manifest["timeline_events"] = write_event_timelines(engine, "events", staging)
+            with _timed("write event timelines"):
+                manifest["timeline_events"] = write_event_timelines(engine, "events", staging)
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8"
         )

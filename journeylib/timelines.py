@@ -21,10 +21,14 @@ events table otherwise; both paths compute the same numbers (``tests/test_timeli
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from journeylib.engine import Engine
+import pyarrow.parquet as pq
+
+from journeylib.engine import DuckDBEngine, Engine
+from journeylib.ingest_events import PASS_ROWS, arrow_batches, pseudonym_ranges
 from journeylib.sql import collect_sorted, literal
 
 log = logging.getLogger(__name__)
@@ -48,12 +52,21 @@ def column_name(k: int) -> str:
     return f"ev_{k:04d}"
 
 
-def write_event_timelines(engine: Engine, events_table: str, folder: Path) -> int | None:
+def write_event_timelines(
+    engine: Engine, events_table: str, folder: Path, *, pass_rows: int | None = None
+) -> int | None:
     """Write ``event_timelines.parquet`` and ``event_timeline_events.parquet`` into ``folder``.
 
     ``events_table`` is a table of ``engine`` with the canonical ``customer_id``, ``ts`` and
     ``event`` columns. Returns the number of timeline columns, or ``None`` (nothing written)
     when there are more than :data:`MAX_TIMELINE_EVENTS` distinct events.
+
+    Above ``pass_rows`` events (default :data:`journeylib.ingest_events.PASS_ROWS`) the lists are
+    gathered in passes over consecutive ranges of customer ids, each written as it is done, so
+    the lists of only one range are held at once (a ``GROUP BY`` holding every customer's
+    lists needs memory in proportion to all the events); the processed events are sorted by
+    customer, so each pass reads only its part of the file. The rows come out sorted by
+    ``customer_id`` either way.
     """
     names = engine.query(
         f'SELECT DISTINCT event FROM "{events_table}" WHERE event IS NOT NULL ORDER BY event'
@@ -69,13 +82,19 @@ def write_event_timelines(engine: Engine, events_table: str, folder: Path) -> in
         for k, name in enumerate(names)
     )
     target = folder / f"{TIMELINE_TABLE}.parquet"
-    engine.execute(
-        f"""COPY (
-            SELECT customer_id{lists}
-            FROM "{events_table}" WHERE customer_id IS NOT NULL AND ts IS NOT NULL
-            GROUP BY customer_id ORDER BY customer_id
-        ) TO {literal(str(target))} (FORMAT parquet)"""
-    )
+    rows = int(engine.scalar(f'SELECT COUNT(*) FROM "{events_table}"') or 0)
+    ranges = pseudonym_ranges(math.ceil(rows / (pass_rows or PASS_ROWS)))
+
+    def select(where: str) -> str:
+        return f"""SELECT customer_id{lists}
+            FROM "{events_table}"
+            WHERE customer_id IS NOT NULL AND ts IS NOT NULL AND {where}
+            GROUP BY customer_id ORDER BY customer_id"""
+
+    if len(ranges) == 1 or not isinstance(engine, DuckDBEngine):
+        engine.execute(f"COPY ({select('TRUE')}) TO {literal(str(target))} (FORMAT parquet)")
+    else:
+        _write_in_passes(engine, [select(where) for where in ranges], target)
     values = (
         ", ".join(f"({literal(n)}, {literal(column_name(k))})" for k, n in enumerate(names))
         or "(NULL, NULL)"
@@ -88,6 +107,20 @@ def write_event_timelines(engine: Engine, events_table: str, folder: Path) -> in
         ) TO {literal(str(mapping))} (FORMAT parquet)"""
     )
     return len(names)
+
+
+def _write_in_passes(engine: DuckDBEngine, queries: list[str], target: Path) -> None:
+    """The results of ``queries``, in order, into one Parquet file (one row group per batch)."""
+    writer: pq.ParquetWriter | None = None
+    try:
+        for sql in queries:
+            for batch in arrow_batches(engine, sql, 1 << 17):
+                if writer is None:
+                    writer = pq.ParquetWriter(target, batch.schema)
+                writer.write_batch(batch)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def timeline_columns(engine: Engine, table: str, events: Sequence[str]) -> dict[str, str] | None:

@@ -60,3 +60,25 @@ def test_identifier_columns_detected():
     assert (
         check_no_direct_identifiers("events", {"customer_id": "visitor_id", "event": "name"}) == []
     )
+
+
+def test_pseudonyms_equal_hmac_on_many_ids_and_keys():
+    from journeylib.privacy import pseudonyms
+
+    ids = [f"C{k:07d}" for k in range(2000)] + ["", "é ✓ 日本", "web:v1", "x" * 300]
+    # a short key, a key of exactly one SHA-256 block and one longer (hashed first, RFC 2104)
+    for key in (b"k", b"b" * 64, b"long-key-" * 20, "kunci-rahasia-é".encode()):
+        want = [hmac.new(key, i.encode(), hashlib.sha256).hexdigest()[:20] for i in ids]
+        assert pseudonyms(ids, key) == want
+        assert pseudonymise(pd.Series(ids), key).tolist() == want
+
+
+def test_pseudonymise_all_equals_one_column_at_a_time():
+    from journeylib.privacy import pseudonymise_all
+
+    a = pd.Series(["C1", None, "C2"], index=[10, 11, 12], name="customer_id")
+    b = pd.Series(["C2", "v9"], name="source_id", dtype="string")
+    got = pseudonymise_all([a, b], b"k")
+    for col, out in zip([a, b], got, strict=True):
+        pd.testing.assert_series_equal(out, pseudonymise(col, b"k"))
+    assert pseudonymise_all([], b"k") == []

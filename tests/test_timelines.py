@@ -150,3 +150,21 @@ def test_ingest_writes_timelines(synth_client):
     # every customer with events has a timeline row
     n_ev = synth_client.engine.scalar("SELECT COUNT(DISTINCT customer_id) FROM events")
     assert synth_client.engine.scalar(f"SELECT COUNT(*) FROM {TIMELINE_TABLE}") == n_ev
+
+
+def test_timelines_in_passes_equal_one_pass(tmp_path):
+    # the lists gathered over ranges of customer ids (many passes for a few hundred events)
+    # are the same rows, in the same order, as one GROUP BY over every customer
+    df = random_log(3, customers=200)
+    df["customer_id"] = [f"{i:x}z" for i in pd.factorize(df["customer_id"])[0] * 977 % 4096]
+    df.to_parquet(tmp_path / "events.parquet", index=False)
+    out = {}
+    for label, pass_rows in (("one", None), ("passes", 150)):
+        folder = tmp_path / label
+        folder.mkdir()
+        with DuckDBEngine(tmp_path, threads=1) as engine:
+            assert write_event_timelines(engine, "events", folder, pass_rows=pass_rows) == 4
+        out[label] = pd.read_parquet(folder / f"{TIMELINE_TABLE}.parquet")
+    assert len(df) > 10 * 150  # 16 passes (the most) were made
+    pd.testing.assert_frame_equal(out["passes"], out["one"])
+    assert out["one"]["customer_id"].is_monotonic_increasing

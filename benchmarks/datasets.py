@@ -2,23 +2,24 @@
 
 Everything generated lives under ``benchmarks/data/`` (git-ignored)::
 
-    benchmarks/data/synth-1m/raw/          raw export CSVs + _truth/ (streamed chunk by chunk)
+    benchmarks/data/synth-1m/raw/          raw export CSVs + _truth/ (streamed chunk by chunk;
+                                           partitioned Parquet from 5M customers)
     benchmarks/data/synth-1m/synth.yaml    the demo config pointed at raw/ and processed/
     benchmarks/data/synth-1m/processed/bench1m/  canonical Parquet tables (journeylib.io.prepare)
 
-The raw folder is written once per size (``_complete`` marks a finished write) and reused.
-Unlike :func:`journeylib.synth.generate`, which concatenates every chunk in memory and sorts the
-web events globally, :func:`ensure_raw` appends :func:`journeylib.synth.iter_chunks` output to the
-CSVs one chunk at a time, so generation memory stays bounded at any size. The rows are the same;
-only the order of the web events differs (sorted per chunk, not globally), which ingest does not
-depend on (it sorts by customer and time).
+The raw folder is written once per size (``_complete`` marks a finished write) and reused. It
+is written by :func:`journeylib.synth.write_raw_stream` (what ``journey synth`` runs at this
+size): unlike ``write_raw(generate(...))``, which concatenates every chunk in memory and sorts
+the web events globally, it writes each :func:`journeylib.synth.iter_chunks` chunk as it is
+made, so generation memory stays bounded at any size. The rows are the same; only the order of
+the web events differs (sorted per chunk, not globally), which ingest does not depend on (it
+sorts by customer and time).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -65,80 +66,44 @@ def processed_ready(n_customers: int) -> bool:
     return (processed_dir(n_customers) / "events.parquet").is_file()
 
 
+#: From this many customers the raw exports are partitioned Parquet (``journey synth --format
+#: parquet``), below it CSV files: the issue's 10M data set is Parquet, the cached 100k and 1M
+#: ones stay CSV (the format clients most often send, and the harder ingest).
+PARQUET_FROM = 5_000_000
+
+
+def raw_format(n_customers: int) -> str:
+    done = raw_dir(n_customers) / "_complete"
+    if done.is_file():
+        return json.loads(done.read_text()).get("format", "csv")
+    return "parquet" if n_customers >= PARQUET_FROM else "csv"
+
+
 def ensure_raw(n_customers: int, *, seed: int = SEED) -> dict:
-    """Write the raw exports for ``n_customers`` unless already present; return row counts."""
-    from journeylib.synth import RAW_COLUMNS, SynthConfig, iter_chunks
-    from journeylib.synth.writer import TIME_FORMAT, _readme
+    """Write the raw exports for ``n_customers`` unless already present; return row counts.
+
+    :func:`journeylib.synth.write_raw_stream` (what ``journey synth`` runs): chunk by chunk, in
+    bounded memory, written to a temporary folder renamed into place when complete.
+    """
+    from journeylib.synth import SynthConfig, write_raw_stream
 
     out = raw_dir(n_customers)
     done = out / "_complete"
     if done.is_file():
         return json.loads(done.read_text())
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "_truth").mkdir(parents=True)
-    cfg = SynthConfig(n_customers=n_customers, seed=seed)
-    attrs = {
-        "customers.csv": "customers",
-        "web_events.csv": "web_events",
-        "identity_map.csv": "identity_map",
-        "orders.csv": "orders",
-        "feedback.csv": "feedback",
-    }
-    rows = dict.fromkeys(list(attrs) + ["spend.csv", "products.csv"], 0)
-    spend = []
-    effects: dict = {}
     t0 = time.perf_counter()
 
-    def append(df, path: Path, first: bool) -> None:
-        df.to_csv(
-            path,
-            index=False,
-            mode="w" if first else "a",
-            header=first,
-            encoding="utf-8",
-            lineterminator="\n",
-            date_format=TIME_FORMAT,
-            float_format="%.4f",
-        )
-
-    for i, chunk in enumerate(iter_chunks(cfg)):
-        for name, attr in attrs.items():
-            df = getattr(chunk, attr)
-            assert tuple(df.columns) == RAW_COLUMNS[name], name
-            append(df, tmp / name, i == 0)
-            rows[name] += len(df)
-        append(chunk.truth_customers, tmp / "_truth" / "customers.csv", i == 0)
-        spend.append(chunk.spend)
-        if i == 0:
-            append(chunk.products, tmp / "products.csv", True)
-            rows["products.csv"] = len(chunk.products)
-            effects = chunk.effects
+    def progress(i: int, rows: dict[str, int]) -> None:
         print(
             f"chunk {i}: {rows['web_events.csv']:,} events so far, "
             f"{time.perf_counter() - t0:.0f} s",
             flush=True,
         )
-    import pandas as pd
 
-    sp = pd.concat(spend, ignore_index=True)
-    sp = sp.groupby(["date", "channel", "campaign"], as_index=False, sort=True)["cost"].sum()
-    append(sp, tmp / "spend.csv", True)
-    rows["spend.csv"] = len(sp)
-    (tmp / "_truth" / "effects.json").write_text(
-        json.dumps(effects, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    )
-    (tmp / "README.md").write_text(_readme(effects))
-    summary = {
-        "n_customers": n_customers,
-        "seed": seed,
-        "rows": rows,
-        "seconds": round(time.perf_counter() - t0, 1),
-    }
-    (tmp / "_complete").write_text(json.dumps(summary, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    cfg = SynthConfig(n_customers=n_customers, seed=seed)
+    summary = write_raw_stream(cfg, out, format=raw_format(n_customers), progress=progress)
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    done.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -151,6 +116,10 @@ def write_config(
     cfg = yaml.safe_load((REPO_ROOT / "configs" / "demo.yaml").read_text())
     cfg["client"] = client(n_customers)
     cfg["data"]["raw_dir"] = str(raw_dir(n_customers))
+    if raw_format(n_customers) == "parquet":  # one folder per table, spend and products files
+        for name, source in cfg["data"]["sources"].items():
+            stem = source["path"].removesuffix(".csv")
+            source["path"] = stem + ".parquet" if name in ("spend", "products") else stem
     cfg["output"] = {
         "processed_dir": str(dataset_dir(n_customers) / "processed"),
         "reports_dir": str(dataset_dir(n_customers) / "reports"),

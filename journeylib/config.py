@@ -63,8 +63,15 @@ class SourceSpec(_Model):
     values that cannot be parsed are errors unless ``on_bad_values: missing``.
     """
 
-    path: str = Field(description="file path, relative to data.raw_dir (or absolute)")
-    format: Literal["auto", "csv", "parquet"] = "auto"
+    path: str = Field(
+        description="file path, relative to data.raw_dir (or absolute); a folder is read as "
+        "partitioned Parquet: every *.parquet file under it in path order (hidden and _-prefixed "
+        "entries such as _SUCCESS skipped), key=value folder names added as text columns"
+    )
+    format: Literal["auto", "csv", "parquet"] = Field(
+        default="auto",
+        description="auto: parquet for .parquet/.pq files and folders, else csv",
+    )
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="canonical column -> raw column name; unmapped raw columns are dropped. Raw "

@@ -14,10 +14,14 @@ event-level output equal on both engines).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from journeylib.config import Config
 from journeylib.project import resolve_path
@@ -119,6 +123,11 @@ class DuckDBEngine:
         # Arrow keeps exact dtypes (timestamps stay tz-aware UTC) and is zero-copy where it can be.
         rel = self._con.sql(sql, params=params or None)
         return rel.to_arrow_table().to_pandas()
+
+    def arrow_batches(self, sql: str, rows: int = 1_000_000) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result as Arrow record batches of about ``rows`` rows, for results
+        too large for one frame (ingest writes the sorted events this way)."""
+        yield from self._con.sql(sql).to_arrow_reader(rows)
 
     def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         """The single value of a one-row, one-column query."""

@@ -68,11 +68,12 @@ __all__ = [
     "SpooledEvents",
     "UsePandasReader",
     "WrittenEvents",
-    "arrow_batches",
     "event_ids",
     "find_duplicates",
     "iter_raw",
     "pseudonym_ranges",
+    "source_bytes",
+    "source_files",
     "spool_events",
     "write_events",
 ]
@@ -158,13 +159,25 @@ def iter_raw(
     encoding, malformed CSV, unreadable Parquet file) and ends the iteration; chunks already
     yielded are then to be discarded, as the whole file would have been.
     """
-    if not path.is_file():
+    if path.is_dir():
+        if spec.format == "csv":
+            col.problem(
+                None,
+                "a folder is read only as partitioned Parquet",
+                hint="point path at one CSV file, or set format: parquet (or auto)",
+            )
+            return
+        if not source_files(path):
+            col.problem(None, "empty folder", hint="the folder has no .parquet files")
+            return
+        chunks = _parquet_chunks(path, col, chunk_rows)
+    elif not path.is_file():
         col.problem(None, "file not found", hint="check data.raw_dir and the source path")
         return
-    if path.stat().st_size == 0:
+    elif path.stat().st_size == 0:
         col.problem(None, "empty file", hint="the file has 0 bytes")
         return
-    if spec.resolved_format == "parquet":
+    elif spec.resolved_format == "parquet":
         chunks = _parquet_chunks(path, col, chunk_rows)
     elif fast and chunk_rows is not None and _arrow_can_read(spec):
         chunks = _arrow_csv_chunks(path, spec, chunk_rows, use_threads)
@@ -239,17 +252,58 @@ def _arrow_csv_chunks(
         raise UsePandasReader from exc
 
 
+def source_files(path: Path) -> list[Path]:
+    """The files of one raw source: the file itself, or for a folder (partitioned Parquet, as a
+    data lake or Spark writes it) every ``*.parquet`` file under it in path order, skipping
+    hidden and ``_``-prefixed entries (``_SUCCESS``, ``_temporary/``, ``.crc`` files)."""
+    if not path.is_dir():
+        return [path]
+
+    def visible(p: Path) -> bool:
+        return not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
+
+    return sorted(p for p in path.rglob("*.parquet") if p.is_file() and visible(p))
+
+
+def source_bytes(path: Path) -> int:
+    """Size in bytes of one raw source (a file, or the files of a Parquet folder)."""
+    return sum(p.stat().st_size for p in source_files(path))
+
+
+def _hive_values(path: Path, file: Path) -> dict[str, str]:
+    """``key=value`` folders between a Parquet folder and one of its files (hive partitioning:
+    ``events/date=2025-01-01/part-0.parquet`` holds the column ``date``, as text)."""
+    parts = file.relative_to(path).parts[:-1]
+    return dict(part.split("=", 1) for part in parts if "=" in part)
+
+
 def _parquet_chunks(path: Path, col: Collector, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
-    # per batch what pandas.read_parquet does for the whole file (pandas metadata, dtypes)
+    # per batch what pandas.read_parquet does for the whole file (pandas metadata, dtypes); a
+    # folder is its files one after the other, partition values added as text columns
+    files = source_files(path)
+    current = path
     try:
-        if chunk_rows is None:
+        if chunk_rows is None and not path.is_dir():
             yield pd.read_parquet(path)
             return
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=chunk_rows):
-            yield pa.Table.from_batches([batch], schema=pf.schema_arrow).to_pandas()
+        whole = []
+        for current in files:
+            pf = pq.ParquetFile(current)
+            extra = _hive_values(path, current) if path.is_dir() else {}
+            for batch in pf.iter_batches(batch_size=chunk_rows or 1_000_000):
+                df = pa.Table.from_batches([batch], schema=pf.schema_arrow).to_pandas()
+                for key, value in extra.items():
+                    if key not in df.columns:
+                        df[key] = pd.Series(value, index=df.index, dtype="str")
+                if chunk_rows is None:
+                    whole.append(df)
+                else:
+                    yield df
+        if chunk_rows is None:
+            yield pd.concat(whole, ignore_index=True) if whole else pd.DataFrame()
     except Exception as exc:  # noqa: BLE001 - any reader failure is a data problem
-        col.problem(None, "unreadable Parquet file", hint=type(exc).__name__)
+        where = f" ({current.relative_to(path)})" if path.is_dir() else ""
+        col.problem(None, f"unreadable Parquet file{where}", hint=type(exc).__name__)
 
 
 def _csv_chunks(
@@ -673,7 +727,7 @@ def write_events(
     pending: list[pa.RecordBatch] = []
     held = 0
     try:
-        batches = (b for sql in queries for b in arrow_batches(engine, sql, batch_rows))
+        batches = (b for sql in queries for b in engine.arrow_batches(sql, batch_rows))
         for batch in batches:
             cust = batch.column("customer_id")
             ts = batch.column("ts")
@@ -733,16 +787,6 @@ def write_events(
     if rows:
         ts_range = tuple(pd.Timestamp(int(v), unit="us", tz="UTC") for v in (lo, hi))
     return WrittenEvents(rows, ts_range, first_activity)
-
-
-def arrow_batches(engine: DuckDBEngine, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
-    """Stream a query's result as Arrow record batches of about ``rows`` rows.
-
-    :class:`~journeylib.engine.DuckDBEngine` offers only whole pandas results; ingest needs the
-    stream, so this reads from its connection.
-    """
-    # DuckDBEngine.query() returns one pandas frame; ingest needs the stream
-    yield from engine._con.sql(sql).to_arrow_reader(rows)
 
 
 _CHANNELS = pa.array(CHANNELS)

@@ -553,7 +553,7 @@ def load_source(
     raw = read_raw(path, spec, col)
     if raw is None:
         return None, col.problems, col.notices, info
-    info.update(rows_read=int(len(raw)), bytes=path.stat().st_size)
+    info.update(rows_read=int(len(raw)), bytes=ingest_events.source_bytes(path))
     df = _clean(raw, spec, name, config, col)
     if df is None:
         return None, col.problems, col.notices, info
@@ -580,7 +580,7 @@ def spool_source(
         use_threads=config.engine.threads != 1,
     )
     if rows_read is not None:
-        info.update(rows_read=rows_read, bytes=path.stat().st_size)
+        info.update(rows_read=rows_read, bytes=ingest_events.source_bytes(path))
     if spooled is None:
         return None, col.problems, col.notices, info
     count, rows = find_duplicates(engine, spooled, limit=col.limit)
@@ -877,7 +877,13 @@ def _raw_stat(config: Config) -> dict:
     out = {}
     for name, _spec in config.data.sources.items():
         p = config.source_path(name)
-        out[name] = [p.stat().st_size, p.stat().st_mtime_ns] if p.is_file() else None
+        if p.is_dir():  # a Parquet folder: every file's
+            files = ingest_events.source_files(p)
+            out[name] = [
+                [str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns] for f in files
+            ]
+        else:
+            out[name] = [p.stat().st_size, p.stat().st_mtime_ns] if p.is_file() else None
     return out
 
 
@@ -885,7 +891,12 @@ def _fingerprint(config: Config) -> dict:
     files = {}
     for name, _spec in config.data.sources.items():
         p = config.source_path(name)
-        files[name] = _sha256(p) if p.is_file() else None
+        parts = ingest_events.source_files(p) if p.exists() else []
+        if p.is_dir():  # a Parquet folder: the hash of its files' names and hashes
+            listing = "".join(f"{f.relative_to(p).as_posix()}\t{_sha256(f)}\n" for f in parts)
+            files[name] = hashlib.sha256(listing.encode()).hexdigest() if parts else None
+        else:
+            files[name] = _sha256(p) if p.is_file() else None
     return {**_settings(config), "raw_sha256": files}
 
 

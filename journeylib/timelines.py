@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from journeylib.engine import DuckDBEngine, Engine
-from journeylib.ingest_events import PASS_ROWS, arrow_batches, pseudonym_ranges
+from journeylib.ingest_events import PASS_ROWS, pseudonym_ranges
 from journeylib.sql import collect_sorted, literal
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _write_in_passes(engine: DuckDBEngine, queries: list[str], target: Path) -> 
     writer: pq.ParquetWriter | None = None
     try:
         for sql in queries:
-            for batch in arrow_batches(engine, sql, 1 << 17):
+            for batch in engine.arrow_batches(sql, 1 << 17):
                 if writer is None:
                     writer = pq.ParquetWriter(target, batch.schema)
                 writer.write_batch(batch)

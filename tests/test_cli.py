@@ -138,14 +138,28 @@ def test_run_prints_index_path_last(tmp_path: Path) -> None:
 
 
 def test_synth_writes_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    synth = pytest.importorskip("journeylib.synth")
-    if not all(hasattr(synth, n) for n in ("SynthConfig", "generate", "write_raw")):
-        pytest.skip("journeylib.synth does not export SynthConfig/generate/write_raw yet")
     out = tmp_path / "sample"
     code = main(["synth", "--customers", "20", "--seed", "1", "--out", str(out)])
     assert code == 0
-    assert any(out.iterdir())
+    assert (out / "web_events.csv").is_file() and (out / "_truth").is_dir()
     assert str(out) in capsys.readouterr().out
+
+
+def test_synth_writes_partitioned_parquet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    out = tmp_path / "lake"
+    code = main(["synth", "--customers", "120", "--format", "parquet", "--out", str(out)])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith("_")) == [
+        "README.md", "customers", "feedback", "identity_map", "orders", "products.parquet",
+        "spend.parquet", "web_events",
+    ]  # fmt: skip
+    customers = pd.read_parquet(out / "customers")
+    assert len(customers) == 120 and customers["customer_ref"].is_unique
+    assert str(out / "web_events") in capsys.readouterr().out
 
 
 def test_terminal_progress_is_concise() -> None:

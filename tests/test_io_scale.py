@@ -338,3 +338,86 @@ def test_written_events_hold_pandas_dtypes(client, monkeypatch):
     # sorted by customer, time and event name, as pandas' stable sort wrote it
     assert ev.equals(ev.sort_values(["customer_id", "ts", "event"], kind="stable"))
     pd.testing.assert_frame_equal(ev, _reference_events(config)[0], check_exact=True)
+
+
+# ---- partitioned Parquet sources (a folder per table, as journey synth --format parquet and
+# data lakes write them) --------------------------------------------------------------------
+def _both_formats(root: Path) -> tuple[Path, Path]:
+    """The same generated client as CSV files and as partitioned Parquet folders."""
+    from journeylib.synth import write_raw_stream
+
+    cfg = SynthConfig(n_customers=260, seed=4, chunk_size=100)
+    paths = []
+    for fmt in ("csv", "parquet"):
+        write_raw_stream(cfg, root / f"raw-{fmt}", format=fmt)
+        doc = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text())
+        doc["client"] = f"lake{fmt}"
+        doc["data"]["raw_dir"] = str(root / f"raw-{fmt}")
+        doc["output"] = {"processed_dir": str(root / f"p-{fmt}"), "reports_dir": str(root / "r")}
+        if fmt == "parquet":
+            for name, source in doc["data"]["sources"].items():
+                stem = source["path"].removesuffix(".csv")
+                source["path"] = f"{stem}.parquet" if name in ("spend", "products") else stem
+        path = root / f"{fmt}.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def test_a_parquet_folder_is_one_source_with_the_csv_result(tmp_path, monkeypatch):
+    _small_chunks(monkeypatch, chunk=700, passes=2000, batch=500)  # several chunks per file
+    csv_cfg, lake_cfg = (load_config(p) for p in _both_formats(tmp_path))
+    assert len(list((tmp_path / "raw-parquet" / "web_events").glob("*.parquet"))) == 3
+    prepare(csv_cfg)
+    result = prepare(lake_cfg)
+    assert result.manifest["files"]["events"]["rows_read"] == sum(
+        len(pd.read_parquet(p)) for p in (tmp_path / "raw-parquet" / "web_events").iterdir()
+    )
+    for table in ("customers", "events", "orders", "feedback", "identity_map", "spend"):
+        a = pd.read_parquet(csv_cfg.processed_dir / f"{table}.parquet")
+        b = pd.read_parquet(lake_cfg.processed_dir / f"{table}.parquet")
+        pd.testing.assert_frame_equal(a, b, obj=table)
+    # a file added to the folder is seen: the tables are rebuilt, not reused
+    assert prepare(lake_cfg).reused
+    extra = pd.read_parquet(tmp_path / "raw-parquet" / "orders" / "part-00000.parquet").head(0)
+    extra.to_parquet(tmp_path / "raw-parquet" / "orders" / "part-00003.parquet", index=False)
+    assert not prepare(lake_cfg).reused
+
+
+def test_parquet_folder_rows_are_numbered_across_files_and_partitions_become_columns(tmp_path):
+    folder = tmp_path / "events"
+    rows = {"2025-01-02": 3, "2025-01-01": 2}
+    for day, n in rows.items():
+        part = folder / f"day={day}"
+        part.mkdir(parents=True)
+        pd.DataFrame({"visitor_id": [f"v{i}" for i in range(n)]}).to_parquet(part / "a.parquet")
+    (folder / "_SUCCESS").write_text("")
+    (folder / "day=2025-01-01" / ".a.parquet.crc").write_text("x")
+    from journeylib.config import SourceSpec
+
+    col = Collector("events", "events", 5)
+    chunks = list(ie.iter_raw(folder, SourceSpec(path="events"), col, chunk_rows=2))
+    assert not col.problems
+    df = pd.concat(chunks, ignore_index=True)
+    # files in path order (day=2025-01-01 first), rows numbered over the whole folder
+    assert df["day"].tolist() == ["2025-01-01"] * 2 + ["2025-01-02"] * 3
+    assert df["visitor_id"].tolist() == ["v0", "v1", "v0", "v1", "v2"]
+    assert df[ROW].tolist() == [1, 2, 3, 4, 5]
+    assert ie.source_bytes(folder) == sum(p.stat().st_size for p in folder.rglob("a.parquet"))
+
+
+def test_parquet_folder_problems_name_the_folder(tmp_path):
+    from journeylib.config import SourceSpec
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    col = Collector("empty", "events", 5)
+    assert list(ie.iter_raw(empty, SourceSpec(path="empty"), col)) == []
+    assert [p.check for p in col.problems] == ["empty folder"]
+    col = Collector("empty", "events", 5)
+    (empty / "x.parquet").write_bytes(b"not parquet")
+    assert list(ie.iter_raw(empty, SourceSpec(path="empty", format="csv"), col)) == []
+    assert [p.check for p in col.problems] == ["a folder is read only as partitioned Parquet"]
+    col = Collector("empty", "events", 5)
+    assert list(ie.iter_raw(empty, SourceSpec(path="empty"), col)) == []
+    assert [p.check for p in col.problems] == ["unreadable Parquet file (x.parquet)"]

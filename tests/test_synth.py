@@ -404,3 +404,71 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError):
         SynthConfig(n_customers=0)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", SynthConfig().start.isoformat())
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(list(df.columns), ignore_index=True)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_streamed_writer_holds_the_rows_of_generate(tmp_path: Path, fmt: str) -> None:
+    """write_raw_stream (journey synth --format, and CSV above 200k customers) writes chunk by
+    chunk; the rows are generate()'s, only ordered per chunk."""
+    cfg = SynthConfig(n_customers=230, seed=9, chunk_size=100)
+    summary = synth_writer.write_raw_stream(cfg, tmp_path / "raw", format=fmt)
+    whole = generate(cfg)
+    raw = tmp_path / "raw"
+    assert summary["chunks"] == 3
+    for name in synth_writer.CHUNKED + ("spend.csv", "products.csv"):
+        stem = name.removesuffix(".csv")
+        if fmt == "csv":
+            got = pd.read_csv(raw / name, keep_default_na=False, dtype=str)
+            want = pd.read_csv(_as_csv(whole, name, tmp_path), keep_default_na=False, dtype=str)
+        else:
+            path = raw / stem if name in synth_writer.CHUNKED else raw / f"{stem}.parquet"
+            got = pd.read_parquet(path)
+            want = getattr(whole, synth_writer._ATTR[name])
+            if name in synth_writer.CHUNKED:  # one file per chunk of customers
+                assert sorted(p.name for p in path.iterdir()) == [
+                    "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"
+                ]  # fmt: skip
+            got = got.astype({c: want[c].dtype for c in want.columns if want[c].dtype.kind != "M"})
+            for c in want.columns:
+                if want[c].dtype.kind == "M":
+                    got[c] = got[c].astype(want[c].dtype)
+        assert tuple(got.columns) == synth_writer.RAW_COLUMNS[name], name
+        pd.testing.assert_frame_equal(_sorted(got), _sorted(want), check_dtype=False, obj=name)
+    truth = pd.read_csv(raw / "_truth" / "customers.csv")
+    assert len(truth) == 230 and json.loads((raw / "_truth" / "effects.json").read_text())
+    assert summary["rows"][("web_events.csv" if fmt == "csv" else "web_events")] == len(
+        whole.web_events
+    )
+
+
+def _as_csv(data, name: str, tmp_path: Path) -> Path:
+    """One table of ``data`` written as write_raw writes it (to compare text with text)."""
+    path = tmp_path / f"ref-{name}"
+    synth_writer.write_csv(getattr(data, synth_writer._ATTR[name]), path)
+    return path
+
+
+def test_streamed_writer_leaves_the_old_folder_on_failure(tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "raw"
+    out.mkdir()
+    (out / "keep.txt").write_text("old")
+    calls = {"n": 0}
+    real = synth_writer._append_csv
+
+    def fail_late(df, path, *, first):
+        calls["n"] += 1
+        if calls["n"] > 8:  # after the first chunk was written
+            raise OSError("disk full")
+        real(df, path, first=first)
+
+    monkeypatch.setattr(synth_writer, "_append_csv", fail_late)
+    with pytest.raises(OSError):
+        synth_writer.write_raw_stream(
+            SynthConfig(n_customers=150, seed=2, chunk_size=50), out, format="csv"
+        )
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["raw"]

@@ -73,7 +73,7 @@ from journeylib.synth.config import SynthConfig, SynthData
 from journeylib.synth.frames import build_frames
 from journeylib.synth.labels import EVENTS, UNKNOWN_CHANNEL_LABELS, UNKNOWN_DEVICE_LABELS
 from journeylib.synth.simulate import incident_window, simulate_chunk
-from journeylib.synth.writer import RAW_COLUMNS, write_raw
+from journeylib.synth.writer import RAW_COLUMNS, write_raw, write_raw_stream
 
 __all__ = [
     "RAW_COLUMNS",
@@ -83,6 +83,7 @@ __all__ = [
     "generate",
     "iter_chunks",
     "write_raw",
+    "write_raw_stream",
 ]
 
 logger = logging.getLogger(__name__)

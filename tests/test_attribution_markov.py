@@ -514,3 +514,51 @@ def test_plot_removal_effects_in_bahasa_indonesia():
     assert fig.layout.xaxis.title.text == "porsi konversi yang hilang"
     assert fig.data[0].hovertemplate.startswith("tanpa %{y}")
     assert plot_removal_effects(effects_table).layout.yaxis.title.text == "channel"
+
+
+def _large_chain_paths(seed: int = 3, n_paths: int = 3000) -> Paths:
+    """Random paths over 9 channels: an order-3 chain of several hundred states."""
+    rng = np.random.default_rng(seed)
+    channels = [f"c{i}" for i in range(9)]
+    seqs = [list(rng.choice(channels, size=rng.integers(1, 9))) for _ in range(n_paths)]
+    conv = rng.integers(0, 3, n_paths).astype(float)
+    return Paths.from_sequences(
+        seqs,
+        conversions=conv,
+        value=conv * rng.uniform(10, 90, n_paths),
+        nulls=rng.integers(0, 5, n_paths),
+    )
+
+
+@pytest.mark.parametrize("value_credit", ["proportional", "chain"])
+def test_large_chains_iterate_to_the_factorised_solution(monkeypatch, value_credit):
+    """Chains above ITERATE_FROM states are solved by iterating x = Qx + b (a sparse LU of a
+    journey chain fills in almost completely); the factorisation is the reference."""
+    from journeylib.attribution import markov
+
+    paths = _large_chain_paths()
+    fast = MarkovAttribution(order=3, value_credit=value_credit).fit(paths)
+    assert fast.n_states_ - 3 > markov._Solver.ITERATE_FROM  # the iterative path was taken
+    monkeypatch.setattr(markov._Solver, "ITERATE_FROM", 10**9)
+    exact = MarkovAttribution(order=3, value_credit=value_credit).fit(paths)
+    for table in ("attribution_", "removal_effects_", "states_"):
+        pd.testing.assert_frame_equal(getattr(fast, table), getattr(exact, table), rtol=1e-10)
+    assert fast.conversion_probability_ == pytest.approx(exact.conversion_probability_, rel=1e-12)
+
+
+def test_a_chain_that_does_not_settle_is_factorised(monkeypatch):
+    from journeylib.attribution import markov
+
+    paths = _large_chain_paths(seed=4)
+    monkeypatch.setattr(markov._Solver, "ITERATE_FROM", 10**9)
+    exact = MarkovAttribution(order=3).fit(paths)
+    monkeypatch.setattr(markov._Solver, "ITERATE_FROM", 0)
+    monkeypatch.setattr(markov._Solver, "MAX_ITER", 2)  # never reaches the bound: LU instead
+    calls = []
+    real = markov._Solver._iterate
+    monkeypatch.setattr(
+        markov._Solver, "_iterate", lambda self, keep: calls.append(1) or real(self, keep)
+    )
+    again = MarkovAttribution(order=3).fit(paths)
+    assert calls  # it tried
+    pd.testing.assert_frame_equal(again.attribution_, exact.attribution_, check_exact=True)

@@ -213,20 +213,57 @@ class _Solver:
 
     ``rhs`` columns: probability of the step into ``(conversion)``, and (optionally) that times
     the mean conversion value of the journeys ending in the state.
+
+    Solved by iterating ``x = Q x + rhs`` (the expected value after one more step), which
+    converges because every walk is absorbed; on journey data the values are exact to machine
+    precision after a few dozen steps (69 at 1M customers, order 3), far cheaper than the LU
+    of a chain that fills in almost completely (1,871 states: 0.05 s per LU, 4 ms iterating).
+    Small chains (up to ``ITERATE_FROM`` states), and a chain that mixes slowly (long loops),
+    are factorised with a sparse LU instead.
     """
+
+    #: Iterations before the LU fallback, and the relative error bound the iteration must reach.
+    MAX_ITER = 2000
+    TOL = 1e-14
+    #: Chains up to this many states are factorised (exact, and as fast at that size).
+    ITERATE_FROM = 500
 
     def __init__(self, a: sp.csr_matrix, rhs: np.ndarray):
         self.a, self.rhs = a, rhs
+        self.q = (sp.identity(a.shape[0], format="csr") - a).tocsr()
 
     def solve(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Absorption values from each kept state (all states when ``keep`` is None); the states
         left out are redirected to ``(null)`` (their value is 0)."""
+        x = self._iterate(keep) if self.a.shape[0] > self.ITERATE_FROM else None
+        if x is not None:
+            return x if keep is None else x[keep]
         idx = np.arange(self.a.shape[0]) if keep is None else np.flatnonzero(keep)
         # A sparse LU even for a dozen states: as fast as a dense solve there, and it does not
         # depend on the BLAS thread pool (dense solves of a few hundred states took from 0.01 s
         # to 3 s on a busy two-core machine).
         sub = self.a[idx][:, idx].tocsc()
         return spla.splu(sub).solve(self.rhs[idx])
+
+    def _iterate(self, keep: np.ndarray | None) -> np.ndarray | None:
+        mask = None if keep is None else keep.astype(np.float64)[:, None]
+        b = self.rhs if mask is None else self.rhs * mask
+        x, last = b.copy(), np.inf
+        for _ in range(self.MAX_ITER):
+            nxt = self.q @ x
+            nxt += b
+            if mask is not None:
+                nxt *= mask
+            diff = float(np.max(np.abs(nxt - x), initial=0.0))
+            x = nxt
+            if diff == 0.0:
+                return x
+            # the error left is at most diff * rate / (1 - rate), rate the contraction per step
+            rate, last = diff / last, diff  # inf on the first step: no rate yet
+            scale = max(float(np.max(np.abs(x), initial=0.0)), 1e-300)
+            if 0.0 < rate < 1.0 and diff * rate / (1.0 - rate) <= self.TOL * scale:
+                return x
+        return None
 
 
 # -- the estimator -----------------------------------------------------------------------------

@@ -91,7 +91,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylib import __version__, ingest_events
+from journeylib import __version__, csvout, ingest_events
 from journeylib.coltypes import (
     apply_type,
     is_blank,
@@ -836,8 +836,8 @@ def write_table(df: pd.DataFrame, path: Path) -> Path:
     (a million-row export is never held in memory as text)."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        if path.suffix == ".csv":
-            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+        if path.suffix == ".csv":  # to_csv's bytes, formatted by Arrow for large tables
+            csvout.write_csv(df, tmp)
         else:
             df.to_parquet(tmp, index=False)
     return path

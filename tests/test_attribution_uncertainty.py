@@ -8,19 +8,25 @@ and Spearman's rho of the channel shares of two models.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from journeylib.attribution import rules, suite
 from journeylib.attribution.pathdata import Paths, credit_table, read_path_table
+from journeylib.attribution.rules import LinearRule, rule_matrix
 from journeylib.attribution.shapley import shapley
 from journeylib.attribution.uncertainty import (
     bootstrap,
+    bootstrap_models,
     bootstrap_paths,
     compare_models,
     plot_model_comparison,
     rank_agreement,
 )
+from journeylib.config import AttributionSpec
 
 
 def linear_model(paths: Paths) -> pd.DataFrame:
@@ -214,6 +220,207 @@ def test_input_not_mutated():
     before = SMALL.to_frame()
     bootstrap(SMALL, linear_model, n_boot=5)
     pd.testing.assert_frame_equal(SMALL.to_frame(), before)
+
+
+# -- the linear form of the rule models ------------------------------------------------------------
+# A rule model's weights depend only on the touches, so its credit is W.T @ conversions: the fast
+# bootstrap credits each resample with W instead of running the model again, and must give the
+# table the per-resample run gives.
+
+CHANNELS = ["direct", "email", "paid", "seo", "social"]
+
+
+def random_paths(seed: int, *, n_paths: int = 300, lags: bool = True, conv_rate: float = 0.5):
+    """One row per journey-like path (1-6 touches over 5 channels, some direct-only paths,
+    about half without conversions), with lags and customers (about 2.5 paths each)."""
+    rng = np.random.default_rng(seed)
+    seqs = [list(rng.choice(CHANNELS, size=rng.integers(1, 7))) for _ in range(n_paths)]
+    seqs[:3] = [["direct"], ["direct", "direct"], ["seo", "direct", "direct"]]
+    conv = rng.poisson(1.5, n_paths) * (rng.random(n_paths) < conv_rate)
+    return Paths.from_sequences(
+        seqs,
+        conversions=conv.astype(float),
+        value=conv * rng.gamma(2.0, 20.0, n_paths),
+        nulls=rng.poisson(2.0, n_paths).astype(float),
+        lag_days=[rng.exponential(4.0, len(s)).round(2) for s in seqs] if lags else None,
+        journey_ids=[f"c{i}" for i in rng.integers(0, int(n_paths / 2.5), n_paths)],
+    )
+
+
+RULE_SPECS = [
+    ("first_touch", {}),
+    ("last_touch", {}),
+    ("last_non_direct", {}),
+    ("last_non_direct", {"direct": {"direct", "seo"}}),
+    ("linear", {}),
+    ("time_decay", {}),
+    ("time_decay", {"half_life": 1.5}),
+    ("position_based", {}),
+    ("position_based", {"first": 0.3, "last": 0.5}),
+    ("position_based", {"first": 0.0, "last": 0.0}),
+    ("j_shaped", {}),
+    ("inverse_j", {"first": 0.7, "last": 0.1}),
+]
+SPEC_IDS = [f"{m}-{'-'.join(map(str, p.values())) or 'default'}" for m, p in RULE_SPECS]
+
+
+def per_resample(model):
+    """The same model as a plain function: bootstrap cannot see its linear form."""
+    return lambda paths: model(paths)
+
+
+def test_rule_matrix_by_hand():
+    # linear: a > b > a gives a 2/3 (two touches of 1/3), b 1/3. U-shape 40/40 on a > b > c > a:
+    # the ends 0.4 + 0.4 to a, the 0.2 left shared by b and c. Last non-direct on b > direct
+    # skips direct (b gets 1); a direct-only path credits direct. Every path gets a row, with or
+    # without conversions (a resample may give it some).
+    p = Paths.from_sequences(
+        [["a", "b", "a"], ["a", "b", "c", "a"], ["b", "direct"], ["direct", "direct"]],
+        conversions=[0, 2, 1, 0],
+    )
+    assert p.channels == ("a", "b", "c", "direct")
+    w = rule_matrix(p, "linear").toarray()
+    np.testing.assert_allclose(w[0], [2 / 3, 1 / 3, 0, 0])
+    np.testing.assert_allclose(w[1], [0.5, 0.25, 0.25, 0])
+    w = rule_matrix(p, "position_based").toarray()
+    np.testing.assert_allclose(w[1], [0.8, 0.1, 0.1, 0])
+    np.testing.assert_allclose(w[2], [0, 0.5, 0, 0.5])  # two touches: 40 : 40
+    w = rule_matrix(p, "last_non_direct").toarray()
+    np.testing.assert_array_equal(w, [[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]])
+    m = rule_matrix(p, "first_touch")
+    assert m.shape == (4, 4) and m.nnz == 4
+
+
+@pytest.mark.parametrize("lags", [True, False], ids=["lag_days", "no_lags"])
+@pytest.mark.parametrize(("model", "params"), RULE_SPECS, ids=SPEC_IDS)
+def test_rule_matrix_reproduces_the_model(model, params, lags):
+    p = random_paths(3, lags=lags)
+    w = rule_matrix(p, model, **params)
+    assert w.shape == (p.n_paths, p.n_channels)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-12)  # every path, converting or not
+    table = rules.rule_based(p, model, **params)
+    np.testing.assert_allclose(w.T @ p.conversions, table["conversions"], rtol=1e-12)
+    np.testing.assert_allclose(w.T @ p.value, table["value"], rtol=1e-12)
+    rule = LinearRule(model, **params)
+    pd.testing.assert_frame_equal(rule(p), table)
+    np.testing.assert_array_equal(rule.matrix(p).toarray(), w.toarray())
+
+
+@pytest.mark.parametrize("by", ["journey", "customer"])
+@pytest.mark.parametrize(("model", "params"), RULE_SPECS, ids=SPEC_IDS)
+def test_fast_bootstrap_equals_running_the_model_on_every_resample(model, params, by):
+    p = random_paths(11)
+    rule = LinearRule(model, **params)
+    fast = bootstrap(p, rule, n_boot=40, random_state=5, by=by)
+    slow = bootstrap(p, per_resample(rule), n_boot=40, random_state=5, by=by)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-12)
+    assert (fast["share_low"] < fast["share_high"]).all()
+
+
+def test_fast_bootstrap_time_decay_without_lags_and_ci():
+    # without lag_days the decay counts touches back from the end
+    p = random_paths(12, lags=False)
+    rule = LinearRule("time_decay", half_life=2.0)
+    fast = bootstrap(p, rule, n_boot=30, ci=0.8, random_state=1)
+    slow = bootstrap(p, per_resample(rule), n_boot=30, ci=0.8, random_state=1)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-12)
+
+
+@pytest.mark.parametrize("by", ["journey", "customer"])
+def test_fast_bootstrap_leaves_out_resamples_without_conversions(by):
+    # 2 conversions on 2 of 120 paths (customers): many resamples draw neither and are left out
+    # by both routes alike, with the same warning.
+    p = random_paths(5, n_paths=120, conv_rate=0.0)
+    conv = np.zeros(p.n_paths)
+    conv[[7, 50]] = 1.0
+    p = dataclasses.replace(p, conversions=conv, value=conv * 30.0)
+    rule = LinearRule("position_based", first=0.5, last=0.3)
+    with pytest.warns(RuntimeWarning, match="had no conversions"):
+        fast = bootstrap(p, rule, n_boot=60, random_state=2, by=by)
+    with pytest.warns(RuntimeWarning, match="had no conversions"):
+        slow = bootstrap(p, per_resample(rule), n_boot=60, random_state=2, by=by)
+    pd.testing.assert_frame_equal(fast, slow, rtol=1e-12)
+    assert 2 <= fast["n_boot"].iloc[0] < 60
+
+
+def test_fast_bootstrap_runs_the_model_only_on_the_full_data():
+    calls = []
+
+    class Counting(LinearRule):
+        def __call__(self, paths):
+            calls.append(paths.n_paths)
+            return super().__call__(paths)
+
+    bootstrap(random_paths(1), Counting("linear"), n_boot=20)
+    assert calls == [300]
+
+
+def test_bootstrap_models_shares_the_resamples():
+    # several models, linear and not, on one draw: each table equals its own bootstrap
+    p = random_paths(21, n_paths=150)
+    models = {
+        "u": LinearRule("position_based", first=0.2, last=0.2),
+        "shapley": shapley,
+        "linear_fn": linear_model,
+        "last": LinearRule("last_non_direct"),
+    }
+    for by in ("journey", "customer"):
+        tables = bootstrap_models(p, models, n_boot=25, random_state=4, by=by)
+        assert list(tables) == list(models)
+        for name, model in models.items():
+            pd.testing.assert_frame_equal(
+                tables[name], bootstrap(p, model, n_boot=25, random_state=4, by=by)
+            )
+    with pytest.raises(ValueError, match="non-empty dict"):
+        bootstrap_models(p, {})
+    with pytest.raises(TypeError, match="callable"):
+        bootstrap_models(p, {"x": "linear"})
+
+
+def test_model_suite_rules_are_linear_and_unchanged():
+    # the suite's rule models give the tables of the rule functions with the configured options
+    spec = AttributionSpec(
+        direct_channel="seo", time_decay_half_life_days=3.0, position_first=0.3, position_last=0.5
+    )
+    models = suite.model_suite(spec)
+    assert list(models) == list(suite.MODEL_LABELS)
+    p = random_paths(8)
+    expected = {
+        "first_touch": rules.first_touch(p),
+        "last_touch": rules.last_touch(p),
+        "last_non_direct": rules.last_non_direct(p, direct="seo"),
+        "linear": rules.linear(p),
+        "time_decay": rules.time_decay(p, half_life=3.0),
+        "position_based": rules.position_based(p, first=0.3, last=0.5),
+        "j_shaped": rules.j_shaped(p),
+        "inverse_j": rules.inverse_j(p),
+    }
+    for name, table in expected.items():
+        assert isinstance(models[name], LinearRule)
+        pd.testing.assert_frame_equal(models[name](p), table)
+
+
+def test_bootstrap_all_equals_one_bootstrap_per_model():
+    # rule models share one draw per data set; time decay runs on the journey-level paths
+    journeys = random_paths(9, n_paths=200)
+    paths = journeys.aggregate()
+    models = suite.model_suite(AttributionSpec(time_decay_half_life_days=2.0))
+    tables = suite.bootstrap_all(paths, models, journeys=journeys, n_boot=15, seed=3)
+    assert list(tables) == list(models)
+    for name, model in models.items():
+        data = journeys if name == "time_decay" else paths
+        slow = bootstrap(data, per_resample(model), n_boot=15, random_state=3)
+        pd.testing.assert_frame_equal(tables[name], slow, rtol=1e-12)
+
+
+def test_linear_rule_checks_its_options():
+    assert repr(LinearRule("time_decay", half_life=3)) == "LinearRule('time_decay', half_life=3)"
+    with pytest.raises(ValueError, match="model must be one of"):
+        LinearRule("markov")
+    with pytest.raises(TypeError, match="bad options"):
+        LinearRule("linear", half_life=3)
+    with pytest.raises(ValueError, match="half_life"):
+        LinearRule("time_decay", half_life=-1)(random_paths(1))
 
 
 # -- comparison and rank agreement ----------------------------------------------------------------

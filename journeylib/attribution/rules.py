@@ -28,21 +28,32 @@ All return the common credit table (:func:`~journeylib.attribution.pathdata.cred
 row per channel in ``paths.channels`` order with ``conversions``, ``value`` and ``share``; credits
 sum to ``paths.total_conversions`` and ``paths.total_value``. Paths without conversions carry no
 credit (they only matter to Markov); a table with no conversions at all raises ``ValueError``.
+
+**Linear form.** A path's weights depend only on its touches (and lags, the direct label, the
+options), never on its conversions or value, so every model is linear in them: with ``W`` the
+paths x channels matrix of the weights summed per channel (:func:`rule_matrix`), the credited
+conversions are ``W.T @ paths.conversions`` and the credited value ``W.T @ paths.value``.
+:class:`LinearRule` is a model with its options that exposes ``W``;
+:func:`~journeylib.attribution.uncertainty.bootstrap` uses it to credit every resample (same
+touches, new counts) with one sparse product instead of running the model again.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from collections.abc import Callable, Collection
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from journeylib.attribution.pathdata import Paths, check_has_conversions, credit_table
 
 __all__ = [
     "RULE_MODELS",
+    "LinearRule",
     "first_touch",
     "inverse_j",
     "j_shaped",
@@ -51,6 +62,7 @@ __all__ = [
     "linear",
     "position_based",
     "rule_based",
+    "rule_matrix",
     "rule_weights",
     "time_decay",
 ]
@@ -186,6 +198,45 @@ def rule_weights(paths: Paths, model: str, **params) -> np.ndarray:
     w = np.zeros(len(paths.touches))
     w[a] = 1.0
     return w
+
+
+def rule_matrix(paths: Paths, model: str, **params) -> sp.csr_array:
+    """The linear form of a rule-based model: its per-path channel weights as a sparse matrix.
+
+    Grain: one row per path (all paths, converting or not), one column per channel.
+
+    Parameters
+    ----------
+    paths
+        The paths (never modified); only the touches, ``lag_days`` and channels are read.
+    model
+        One of :data:`RULE_MODELS`.
+    **params
+        The model's options (``direct``, ``half_life``, ``first``/``last``).
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        float64, shape ``(paths.n_paths, paths.n_channels)``, columns in ``paths.channels``
+        order: ``W[i, c]`` is the summed weight of the touches of path ``i`` on channel ``c``
+        (the weights of :func:`rule_weights`; each row sums to 1). The model's credited
+        conversions are ``W.T @ paths.conversions`` and its credited value
+        ``W.T @ paths.value``, for these paths and any others with the same touches.
+
+    Examples
+    --------
+    >>> p = Paths.from_sequences([["a", "b", "a"], ["b"]], conversions=[3, 1])
+    >>> rule_matrix(p, "linear").toarray().round(3)
+    array([[0.667, 0.333],
+           [0.   , 1.   ]])
+    """
+    kind, a = _weights(paths, model, params)
+    n = paths.n_paths
+    if kind == "one":  # weight 1 on touch a[i] of path i
+        rows, cols, data = np.arange(n), paths.touches[a], np.ones(n)
+    else:  # duplicates (a channel touched twice in a path) are summed
+        rows, cols, data = paths.touch_path, paths.touches, np.asarray(a, dtype=np.float64)
+    return sp.csr_array((data, (rows, cols)), shape=(n, paths.n_channels))
 
 
 def _converting(paths: Paths) -> Paths:
@@ -364,6 +415,57 @@ RULE_MODELS: dict[str, Callable[..., pd.DataFrame]] = {
     "j_shaped": j_shaped,
     "inverse_j": inverse_j,
 }
+
+
+class LinearRule:
+    """A rule-based model with its options: a callable ``Paths -> credit table`` that also
+    gives its linear form.
+
+    ``LinearRule("time_decay", half_life=3)(paths)`` equals ``time_decay(paths, half_life=3)``;
+    :meth:`matrix` gives the matrix ``W`` of :func:`rule_matrix`, which lets
+    :func:`~journeylib.attribution.uncertainty.bootstrap` credit its resamples without running
+    the model on each.
+
+    Parameters
+    ----------
+    model
+        One of :data:`RULE_MODELS`.
+    **params
+        The model's keyword options (checked for their names here, for their values on use).
+
+    Examples
+    --------
+    >>> p = Paths.from_sequences([["a", "b"], ["b"]], conversions=[2, 1])
+    >>> m = LinearRule("position_based", first=0.6, last=0.4)
+    >>> m
+    LinearRule('position_based', first=0.6, last=0.4)
+    >>> m(p)["conversions"].tolist(), (m.matrix(p).T @ p.conversions).tolist()
+    ([1.2, 1.8], [1.2, 1.8])
+    """
+
+    def __init__(self, model: str, **params) -> None:
+        if model not in _WEIGHTS:
+            raise ValueError(
+                f"model must be one of {', '.join(map(repr, _WEIGHTS))}; got {model!r}"
+            )
+        try:
+            inspect.signature(_WEIGHTS[model]).bind(None, **params)
+        except TypeError as exc:
+            raise TypeError(f"{model}: bad options {sorted(params)}: {exc}") from None
+        self.model = model
+        self.params = dict(params)
+
+    def __call__(self, paths: Paths) -> pd.DataFrame:
+        """The credit table of the model on ``paths`` (as :func:`rule_based`)."""
+        return _credit(paths, self.model, **self.params)
+
+    def matrix(self, paths: Paths) -> sp.csr_array:
+        """The paths x channels weight matrix ``W`` (:func:`rule_matrix`) on ``paths``."""
+        return rule_matrix(paths, self.model, **self.params)
+
+    def __repr__(self) -> str:
+        options = "".join(f", {k}={v!r}" for k, v in self.params.items())
+        return f"LinearRule({self.model!r}{options})"
 
 
 def rule_based(paths: Paths, model: str, **params) -> pd.DataFrame:

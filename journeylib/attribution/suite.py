@@ -17,7 +17,7 @@ from journeylib.attribution import rules
 from journeylib.attribution.markov import MarkovAttribution
 from journeylib.attribution.pathdata import Paths
 from journeylib.attribution.shapley import shapley
-from journeylib.attribution.uncertainty import bootstrap
+from journeylib.attribution.uncertainty import bootstrap_models
 from journeylib.config import AttributionSpec
 
 __all__ = [
@@ -91,19 +91,27 @@ def model_suite(
         The Markov order (chosen out of sample by :func:`journeylib.attribution.markov.select_order`).
     seed
         Seed of Shapley's sampling (used only beyond ``shapley_max_exact_channels`` channels).
+
+    Returns
+    -------
+    dict
+        Model key (:data:`MODEL_LABELS` order) -> callable ``Paths -> credit table``. The rule
+        models are :class:`~journeylib.attribution.rules.LinearRule` objects, which
+        :func:`bootstrap_all` credits on every resample from their weight matrix.
     """
     spec = spec or AttributionSpec()
+    rule = rules.LinearRule
     return {
-        "first_touch": rules.first_touch,
-        "last_touch": rules.last_touch,
-        "last_non_direct": partial(rules.last_non_direct, direct=spec.direct_channel),
-        "linear": rules.linear,
-        "time_decay": partial(rules.time_decay, half_life=spec.time_decay_half_life_days),
-        "position_based": partial(
-            rules.position_based, first=spec.position_first, last=spec.position_last
+        "first_touch": rule("first_touch"),
+        "last_touch": rule("last_touch"),
+        "last_non_direct": rule("last_non_direct", direct=spec.direct_channel),
+        "linear": rule("linear"),
+        "time_decay": rule("time_decay", half_life=spec.time_decay_half_life_days),
+        "position_based": rule(
+            "position_based", first=spec.position_first, last=spec.position_last
         ),
-        "j_shaped": rules.j_shaped,
-        "inverse_j": rules.inverse_j,
+        "j_shaped": rule("j_shaped"),
+        "inverse_j": rule("inverse_j"),
         "markov": partial(_markov, order=markov_order),
         "shapley": partial(
             shapley, max_exact_channels=spec.shapley_max_exact_channels, random_state=seed
@@ -145,13 +153,21 @@ def bootstrap_all(
     Every model is refitted on the same ``n_boot`` resamples of journeys (one seed), so the
     intervals of two models differ only through the models. ``n_boot=0`` returns the point
     estimates with empty intervals. ``journeys`` as in :func:`credit_all`.
+
+    The models that read the same data share one draw of the resamples
+    (:func:`~journeylib.attribution.uncertainty.bootstrap_models`); the result equals
+    bootstrapping each model on its own.
     """
-    out = {}
-    for name, model in suite.items():
-        data = _data(name, paths, journeys)
-        if n_boot == 0:
-            t = model(data)
+    if n_boot == 0:
+        out = {}
+        for name, model in suite.items():
+            t = model(_data(name, paths, journeys))
             out[name] = t.assign(share_low=float("nan"), share_high=float("nan"), n_boot=0)
-        else:
-            out[name] = bootstrap(data, model, n_boot=n_boot, ci=ci, random_state=seed)
-    return out
+        return out
+    on_paths = {n: m for n, m in suite.items() if _data(n, paths, journeys) is paths}
+    on_journeys = {n: m for n, m in suite.items() if n not in on_paths}
+    tables: dict[str, pd.DataFrame] = {}
+    for data, models in ((paths, on_paths), (journeys, on_journeys)):
+        if models:
+            tables |= bootstrap_models(data, models, n_boot=n_boot, ci=ci, random_state=seed)
+    return {name: tables[name] for name in suite}

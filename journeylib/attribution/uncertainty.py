@@ -1,7 +1,8 @@
 """How sure is each channel's credit, and do the models agree?
 
 * :func:`bootstrap`: percentile intervals of every channel's share (and credited conversions)
-  under any model, by resampling journeys or customers;
+  under any model, by resampling journeys or customers (:func:`bootstrap_models`: several
+  models on the same resamples, drawn once);
 * :func:`compare_models`: the credit per channel of several models side by side (long or
   wide), with each channel's rank inside each model;
 * :func:`rank_agreement`: how similarly two models order the channels (Kendall's tau-b and
@@ -34,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from journeylib.attribution.pathdata import Paths
+from journeylib.attribution.rules import LinearRule
 
 if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "agreement_matrix",
     "bootstrap",
+    "bootstrap_models",
     "bootstrap_paths",
     "compare_models",
     "plot_model_comparison",
@@ -122,6 +125,32 @@ def bootstrap_paths(
         ``journey_ids`` as ``paths``; only ``conversions``, ``value`` and ``nulls`` change (rows
         drawn zero times get zero counts). Arguments are checked at the call, not on iteration.
     """
+    counts = _resample_counts(paths, n_boot=n_boot, random_state=random_state, by=by)
+    return (_with_counts(paths, *c) for c in counts)
+
+
+def _with_counts(paths: Paths, conv: np.ndarray, value: np.ndarray, nulls: np.ndarray) -> Paths:
+    """``paths`` with new per-path counts (touches, lags and ids shared, not copied)."""
+    return Paths(
+        channels=paths.channels,
+        offsets=paths.offsets,
+        touches=paths.touches,
+        conversions=conv,
+        value=value,
+        nulls=nulls,
+        lag_days=paths.lag_days,
+        journey_ids=paths.journey_ids,
+    )
+
+
+_Counts = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _resample_counts(
+    paths: Paths, *, n_boot: int, random_state: int | None, by: str
+) -> Iterator[_Counts]:
+    """The ``(conversions, value, nulls)`` per path of every resample of
+    :func:`bootstrap_paths` (same draws), without building a ``Paths`` for each."""
     _check_by(paths, by)
     if not isinstance(n_boot, int | np.integer) or n_boot < 1:
         raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}")
@@ -145,14 +174,15 @@ def bootstrap_paths(
 
 def _customer_resamples(
     paths: Paths, customer: np.ndarray, n_customers: int, n_boot: int, rng: np.random.Generator
-) -> Iterator[Paths]:
+) -> Iterator[_Counts]:
     """Customers drawn with replacement; a journey is weighted by its customer's draw count."""
     for _ in range(n_boot):
         draws = np.bincount(rng.integers(0, n_customers, n_customers), minlength=n_customers)
-        yield paths.reweight(draws[customer].astype(np.float64))
+        w = draws[customer].astype(np.float64)
+        yield paths.conversions * w, paths.value * w, paths.nulls * w
 
 
-def _journey_resamples(paths: Paths, n_boot: int, rng: np.random.Generator) -> Iterator[Paths]:
+def _journey_resamples(paths: Paths, n_boot: int, rng: np.random.Generator) -> Iterator[_Counts]:
     """Journeys drawn with replacement over the (path, converted) and (path, not converted)
     cells, as many as the data hold; a path keeps its mean value per conversion."""
     n = paths.n_paths
@@ -165,16 +195,7 @@ def _journey_resamples(paths: Paths, n_boot: int, rng: np.random.Generator) -> I
     for _ in range(n_boot):
         counts = rng.multinomial(n_journeys, p).astype(np.float64)
         new_conv = counts[:n]
-        yield Paths(
-            channels=paths.channels,
-            offsets=paths.offsets,
-            touches=paths.touches,
-            conversions=new_conv,
-            value=new_conv * per_conversion,
-            nulls=counts[n:],
-            lag_days=paths.lag_days,
-            journey_ids=paths.journey_ids,
-        )
+        yield new_conv, new_conv * per_conversion, counts[n:]
 
 
 def _credit(table: pd.DataFrame, channels: pd.Index, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +241,12 @@ def bootstrap(
     model
         A function ``Paths -> credit table`` (e.g. :func:`~journeylib.attribution.rules.linear`,
         :func:`~journeylib.attribution.shapley.shapley`, or
-        ``lambda p: MarkovAttribution().fit(p).attribution_``); it must be deterministic.
+        ``lambda p: MarkovAttribution().fit(p).attribution_``); it must be deterministic. A
+        :class:`~journeylib.attribution.rules.LinearRule` (the rule models of
+        :func:`~journeylib.attribution.suite.model_suite`) is run once on ``paths``; every
+        resample is then credited from its weight matrix ``W`` (conversions ``W.T @`` the
+        resample's conversions), which gives the same table as running it on each resample,
+        up to float rounding, in a fraction of the time.
     n_boot
         Number of resamples (at least 2).
     ci
@@ -236,8 +262,9 @@ def bootstrap(
         One row per channel, in the order of the model's table on the full data: ``channel``,
         ``share`` (point estimate on the full data), ``share_low``, ``share_high``,
         ``conversions``, ``conversions_low``, ``conversions_high`` (the same for credited
-        conversions) and ``n_boot`` (resamples used: a resample without any conversion cannot be
-        attributed and is left out, with a warning).
+        conversions), ``value`` (credited value on the full data) and ``n_boot`` (resamples
+        used: a resample without any conversion cannot be attributed and is left out, with a
+        warning).
 
     Raises
     ------
@@ -257,24 +284,110 @@ def bootstrap(
     """
     if not callable(model):
         raise TypeError(f"model must be a callable Paths -> credit table; got {type(model)}")
+    return _bootstrap(paths, {"model": model}, n_boot, ci, random_state, by)["model"]
+
+
+def bootstrap_models(
+    paths: Paths,
+    models: Mapping[str, Model],
+    *,
+    n_boot: int = 200,
+    ci: float = 0.95,
+    random_state: int | None = 0,
+    by: Literal["journey", "customer"] = "journey",
+) -> dict[str, pd.DataFrame]:
+    """:func:`bootstrap` of several models on the same resamples, drawn once.
+
+    Equal to ``{name: bootstrap(paths, model, ...) for name, model in models.items()}`` (same
+    seed, hence the same resamples for every model), but every resample is drawn (and, for the
+    models that need it, built as ``Paths``) only once: on large data the multinomial draw of a
+    resample costs as much as crediting it.
+
+    Parameters
+    ----------
+    paths
+        Touchpoint paths; never modified.
+    models
+        Name -> model (as in :func:`bootstrap`).
+    n_boot, ci, random_state, by
+        As in :func:`bootstrap`.
+
+    Returns
+    -------
+    dict[str, DataFrame]
+        Name -> the :func:`bootstrap` table of that model, in the order of ``models``.
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("bootstrap_models: expected a non-empty dict of model name -> model")
+    for name, model in models.items():
+        if not callable(model):
+            raise TypeError(
+                f"model {name!r} must be a callable Paths -> credit table; got {type(model)}"
+            )
+    return _bootstrap(paths, models, n_boot, ci, random_state, by)
+
+
+class _Fit:
+    """One model's full-data table and its resampled conversions and shares."""
+
+    def __init__(self, paths: Paths, model: Model, n_boot: int) -> None:
+        self.model = model
+        self.point = model(paths)
+        if not isinstance(self.point, pd.DataFrame) or "channel" not in self.point.columns:
+            raise ValueError(
+                "bootstrap: the model must return a credit table with a channel column"
+            )
+        self.channels = pd.Index(self.point["channel"].astype("str"), dtype=object)
+        self.conv0, self.share0 = _credit(self.point, self.channels, "the full data")
+        self.conv = np.full((n_boot, len(self.channels)), np.nan)
+        self.share = np.full((n_boot, len(self.channels)), np.nan)
+        self.w_t = None  # the transposed weight matrix of a linear model
+        if isinstance(model, LinearRule):
+            pos = pd.Index(paths.channels, dtype=object).get_indexer(self.channels)
+            if (pos < 0).any():  # pragma: no cover - a LinearRule table has paths.channels
+                raise ValueError("bootstrap: the model's table has channels the paths lack")
+            self.w_t = model.matrix(paths).T.tocsr()
+            self.pos = pos
+
+    def add(self, b: int, conv: np.ndarray, sample: Paths | None) -> None:
+        """Credit resample ``b`` (its per-path conversions, and the resample itself)."""
+        if self.w_t is None:
+            self.conv[b], self.share[b] = _credit(
+                self.model(sample), self.channels, f"resample {b}"
+            )
+            return
+        # as credit_table: share = credited conversions / their total, in paths.channels order
+        c = self.w_t @ conv
+        total = c.sum()
+        share = c / total if total != 0 else np.full(len(c), np.nan)
+        self.conv[b], self.share[b] = c[self.pos], share[self.pos]
+
+
+def _bootstrap(
+    paths: Paths,
+    models: Mapping[str, Model],
+    n_boot: int,
+    ci: float,
+    random_state: int | None,
+    by: str,
+) -> dict[str, pd.DataFrame]:
+    """:func:`bootstrap_models` after the models are checked (warnings point at its caller)."""
     if not isinstance(n_boot, int | np.integer) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2; got {n_boot!r}")
     if not (isinstance(ci, float | int) and 0 < ci < 1):
         raise ValueError(f"ci must be a number strictly between 0 and 1; got {ci!r}")
     _check_by(paths, by)
-    point = model(paths)
-    if not isinstance(point, pd.DataFrame) or "channel" not in point.columns:
-        raise ValueError("bootstrap: the model must return a credit table with a channel column")
-    channels = pd.Index(point["channel"].astype("str"), dtype=object)
-    conv0, share0 = _credit(point, channels, "the full data")
-    conv = np.full((n_boot, len(channels)), np.nan)
-    share = np.full((n_boot, len(channels)), np.nan)
+    fits = {name: _Fit(paths, model, n_boot) for name, model in models.items()}
+    need_paths = any(f.w_t is None for f in fits.values())
     ok = np.zeros(n_boot, dtype=bool)
-    samples = bootstrap_paths(paths, n_boot=n_boot, random_state=random_state, by=by)
-    for b, sample in enumerate(samples):
-        if sample.total_conversions > 0:
-            conv[b], share[b] = _credit(model(sample), channels, f"resample {b}")
-            ok[b] = True
+    counts = _resample_counts(paths, n_boot=n_boot, random_state=random_state, by=by)
+    for b, (conv, value, nulls) in enumerate(counts):
+        if not float(conv.sum()) > 0:  # as Paths.total_conversions
+            continue
+        sample = _with_counts(paths, conv, value, nulls) if need_paths else None
+        for f in fits.values():
+            f.add(b, conv, sample)
+        ok[b] = True
     used = int(ok.sum())
     if used < n_boot:
         if used < 2:
@@ -286,25 +399,34 @@ def bootstrap(
             f"bootstrap: {n_boot - used} of {n_boot} resamples had no conversions and were "
             "left out",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     q = [(1 - ci) / 2, 1 - (1 - ci) / 2]
-    share_q = np.quantile(share[ok], q, axis=0)
-    conv_q = np.quantile(conv[ok], q, axis=0)
-    log.info("bootstrap: %d resamples by %s, %d channels", used, by, len(channels))
-    return pd.DataFrame(
-        {
-            "channel": pd.array(channels, dtype="str"),
-            "share": share0,
-            "share_low": share_q[0],
-            "share_high": share_q[1],
-            "conversions": conv0,
-            "conversions_low": conv_q[0],
-            "conversions_high": conv_q[1],
-            "value": _value(point, channels),
-            "n_boot": np.full(len(channels), used, dtype=np.int64),
-        }
+    out = {}
+    for name, f in fits.items():
+        share_q = np.quantile(f.share[ok], q, axis=0)
+        conv_q = np.quantile(f.conv[ok], q, axis=0)
+        out[name] = pd.DataFrame(
+            {
+                "channel": pd.array(f.channels, dtype="str"),
+                "share": f.share0,
+                "share_low": share_q[0],
+                "share_high": share_q[1],
+                "conversions": f.conv0,
+                "conversions_low": conv_q[0],
+                "conversions_high": conv_q[1],
+                "value": _value(f.point, f.channels),
+                "n_boot": np.full(len(f.channels), used, dtype=np.int64),
+            }
+        )
+    log.info(
+        "bootstrap: %d resamples by %s, %d models (%d credited from their linear form)",
+        used,
+        by,
+        len(fits),
+        sum(f.w_t is not None for f in fits.values()),
     )
+    return out
 
 
 def _value(point: pd.DataFrame, channels: pd.Index) -> np.ndarray:

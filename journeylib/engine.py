@@ -99,6 +99,8 @@ class DuckDBEngine:
             spill.mkdir(parents=True, exist_ok=True)
             self._con.execute(f"SET temp_directory = '{_safe_setting(str(spill))}'")
         self._tables: list[str] = []
+        #: tables registered from frames (they may hide the folder's file of that name)
+        self.registered: set[str] = set()
         if self.processed_dir is not None:
             self._register_folder()
 
@@ -144,6 +146,7 @@ class DuckDBEngine:
         identifier(name, "table")
         self._con.register(f"__frame_{name}", df)
         self._con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM "__frame_{name}"')
+        self.registered.add(name)
         if name not in self._tables:
             self._tables.append(name)
 

@@ -329,3 +329,43 @@ def test_config_rejects_bad_stage_rules():
     }
     with pytest.raises(ValidationError, match="repeated: \\['a'\\]"):
         Config.model_validate({**base, "stages": [{"name": "a"}, {"name": "a"}]})
+
+
+def test_customer_stages_are_kept_per_processed_folder(synth_client, tmp_path, monkeypatch):
+    """A run asks for the same stage table up to six times (notebooks 10, 30, 40, the features,
+    the playbook): it is computed once per processed folder, model and cut-off."""
+    import dataclasses
+    import shutil
+
+    from journeylib.engine import DuckDBEngine
+
+    folder = tmp_path / "processed"
+    shutil.copytree(synth_client.config.processed_dir, folder)
+    shutil.rmtree(folder / st.STAGES_CACHE, ignore_errors=True)
+    model = st.StageModel.from_config(synth_client.config)
+    fresh = st.customer_stages(DuckDBEngine(folder), model, as_of="2025-05-31")
+    kept = list((folder / st.STAGES_CACHE).glob("customer_stages-*.parquet"))
+    assert len(kept) == 1
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(st, "_customer_stages", not_again)
+    again = st.customer_stages(DuckDBEngine(folder), model, as_of="2025-05-31")
+    pd.testing.assert_frame_equal(again, fresh, check_exact=True)  # same dtypes too
+    monkeypatch.undo()
+
+    # another cut-off, another model, a changed file, or a frame in place of the events:
+    # computed, never the kept table
+    computed = []
+    real = st._customer_stages
+    monkeypatch.setattr(st, "_customer_stages", lambda *a: computed.append(1) or real(*a))
+    st.customer_stages(DuckDBEngine(folder), model, as_of="2025-04-30")
+    longer = dataclasses.replace(model, lapse_days=model.lapse_days + 30)
+    st.customer_stages(DuckDBEngine(folder), longer, as_of="2025-05-31")
+    (folder / "orders.parquet").touch()
+    st.customer_stages(DuckDBEngine(folder), model, as_of="2025-05-31")
+    engine = DuckDBEngine(folder)
+    engine.register("events", pd.read_parquet(folder / "events.parquet").head(100))
+    small = st.customer_stages(engine, model, as_of="2025-05-31")
+    assert computed == [1, 1, 1, 1] and len(small) < len(fresh)

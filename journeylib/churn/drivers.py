@@ -374,7 +374,7 @@ def driver_importance(
     groups: Mapping[str, str] | None = None,
     n_repeats: int = 5,
     scoring: str = "roc_auc",
-    sample_size: int | None = 20_000,
+    sample_size: int | None = 10_000,
     random_state: int = 0,
 ) -> pd.DataFrame:
     """Permutation importance of each feature (and of each group of features) on held-out data.
@@ -399,7 +399,10 @@ def driver_importance(
     scoring
         ``"roc_auc"``, ``"average_precision"``, ``"neg_brier_score"`` or ``"neg_log_loss"``.
     sample_size
-        At most this many customers (a sample stratified by the label); ``None``: all.
+        At most this many customers (a sample stratified by the label); ``None``: all. Every
+        feature and group is shuffled ``n_repeats`` times and the sample predicted again, so
+        this bounds the cost (20,000 customers took 76 s of a 1M-customer report on 2 cores,
+        for ~70 features and groups x 5 shuffles of the calibrated ensemble).
     random_state
         Seed of the sample and of the shuffles.
 

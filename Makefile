@@ -66,7 +66,7 @@ SPARK_VENV ?= $(VENV)/spark
 SPARK_BIN := $(SPARK_VENV)/bin
 SPARK_STAMP := $(SPARK_VENV)/.installed
 
-.PHONY: help venv demo sample test test-py test-notebooks test-spark lint format strip hooks lock bench clean distclean
+.PHONY: help venv demo sample test test-py test-notebooks test-spark lint format strip hooks lock bench bench-scale clean distclean
 
 help: ## List the targets
 	@echo "Customer Journey Workbook. Quick start: make demo, then make test."
@@ -177,6 +177,10 @@ BENCH_STAGES ?= journey
 bench: $(STAMP) ## Benchmarks (slow, not part of test): time + peak memory per stage; see benchmarks/README.md
 	@test -x benchmarks/.venv-retentioneering/bin/python || { $(PYTHON) -m venv benchmarks/.venv-retentioneering && benchmarks/.venv-retentioneering/bin/pip install retentioneering==5.2.4; }
 	$(BIN)/python benchmarks/run.py --customers $(BENCH_CUSTOMERS) --stages $(BENCH_STAGES) --compare retentioneering
+	$(BIN)/python benchmarks/report.py --plot
+
+bench-scale: $(STAMP) ## The scale suite: every pipeline stage at 100k, 1M and 10M customers (hours; ~60 GB of data)
+	$(BIN)/python benchmarks/run.py --customers 100k,1m,10m --stages scale --timeout 5400 --max-rss-gb 21
 	$(BIN)/python benchmarks/report.py --plot
 
 clean: ## Remove caches and build artefacts (keeps .venv, data/ and reports/)

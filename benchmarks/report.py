@@ -27,7 +27,7 @@ from benchmarks import journeymap as _journeymap  # noqa: E402,F401  (registers 
 from benchmarks import personas as _personas  # noqa: E402,F401  (registers its stages)
 from benchmarks import recommend as _recommend  # noqa: E402,F401  (registers its stages)
 from benchmarks.datasets import size_label  # noqa: E402
-from benchmarks.stages import COMPARE, REGISTRY  # noqa: E402
+from benchmarks.stages import COMPARE, REGISTRY, SCALE  # noqa: E402
 
 README = BENCH_DIR / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -76,6 +76,8 @@ def latest(rows: list[dict]) -> dict[tuple[str, int], dict]:
             "date": newest[-1]["run_started"][:10],
             "threads": newest[-1].get("threads"),
             "load": max((max(r.get("loadavg") or [0]) for r in newest), default=0),
+            # end_to_end: the runner and its notebook kernels together
+            "tree_peak_mb": max(r.get("info", {}).get("tree_peak_mb") or 0 for r in newest),
         }
     return out
 
@@ -125,12 +127,39 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+PIPELINE = SCALE
+SCALE_START, SCALE_END = "<!-- scale:start -->", "<!-- scale:end -->"
+
+
+def scale_table(rows: list[dict]) -> str:
+    """One row per pipeline stage, one column pair (seconds, peak) per size measured."""
+    summary = latest(rows)
+    sizes = sorted({n for (stage, n) in summary if stage in dict(PIPELINE).values()})
+    head = " | ".join(f"{size_label(n)}: s | {size_label(n)}: peak GB" for n in sizes)
+    lines = [f"| stage | {head} |", "|---|" + "--:|--:|" * len(sizes)]
+    for label, stage in PIPELINE:
+        cells = []
+        for n in sizes:
+            s = summary.get((stage, n))
+            if s is None:
+                cells += ["", ""]
+                continue
+            tree = s.get("tree_peak_mb")
+            peak = max(s["peak_mb"], tree or 0) / 1024
+            cells += [_fmt_s(s["seconds"]), f"{peak:.1f}"]
+        lines.append(f"| {label} (`{stage}`) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(rows: list[dict], path: Path) -> Path | None:
-    """Log-log seconds and peak MB against customers, one line per stage with 2+ sizes."""
+    """Log-log seconds and peak MB against customers, one line per pipeline stage (and any other
+    stage) measured at 2+ sizes."""
     summary = latest(rows)
     by_stage: dict[str, list[dict]] = {}
+    pipeline = dict((stage, label) for label, stage in PIPELINE)
     for s in summary.values():
-        by_stage.setdefault(s["stage"], []).append(s)
+        if s["stage"] in pipeline:
+            by_stage.setdefault(s["stage"], []).append(s)
     by_stage = {
         k: sorted(v, key=lambda s: s["customers"]) for k, v in by_stage.items() if len(v) > 1
     }
@@ -146,7 +175,8 @@ def plot(rows: list[dict], path: Path) -> Path | None:
     for stage, pts in by_stage.items():
         x = [p["customers"] for p in pts]
         ax_t.plot(x, [p["seconds"] for p in pts], marker="o", label=stage)
-        ax_m.plot(x, [p["peak_mb"] for p in pts], marker="o", label=stage)
+        peaks = [max(p["peak_mb"], p.get("tree_peak_mb") or 0) for p in pts]
+        ax_m.plot(x, peaks, marker="o", label=stage)
     for ax, label in ((ax_t, "seconds"), (ax_m, "peak MB")):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -170,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         out = plot(rows, BENCH_DIR / "scaling.svg")
         print(f"plot: {out}" if out else "plot: needs a stage measured at two or more sizes")
     if args.print:
-        print(text)
+        print(scale_table(rows), text, sep="\n\n")
         return 0
     readme = README.read_text()
     if START not in readme or END not in readme:
@@ -178,7 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{text}\n{END}{tail}")
+    readme = f"{head}{START}\n{text}\n{END}{tail}"
+    if SCALE_START in readme and SCALE_END in readme:
+        head, rest = readme.split(SCALE_START, 1)
+        _, tail = rest.split(SCALE_END, 1)
+        readme = f"{head}{SCALE_START}\n{scale_table(rows)}\n{SCALE_END}{tail}"
+    README.write_text(readme)
     print(f"table written to {README}")
     return 0
 

@@ -66,6 +66,21 @@ def stage(name: str, *, group: str, needs: str = "processed", python: str = "mai
     return deco
 
 
+#: The pipeline of the scale issue, in order: (what it measures, the stage). ``--stages scale``
+#: runs them all; the end-to-end row is ``journey run`` of every notebook from the raw files.
+SCALE: list[tuple[str, str]] = [
+    ("synth (raw exports)", "synth"),
+    ("ingest", "ingest"),
+    ("stages + funnel", "journey_notebook"),
+    ("attribution paths", "attribution_paths"),
+    ("features", "features"),
+    ("personas", "personas"),
+    ("churn", "churn"),
+    ("recommendations", "recommend_orders"),
+    ("end to end (every notebook, report)", "end_to_end"),
+]
+
+
 def select(spec: str, *, compare: tuple[str, ...] = ()) -> list[Stage]:
     """Stages named by a comma-separated list of stage or group names (in registry order).
 
@@ -73,6 +88,8 @@ def select(spec: str, *, compare: tuple[str, ...] = ()) -> list[Stage]:
     it, or when they are asked for by stage name.
     """
     wanted = {s.strip() for s in spec.split(",") if s.strip()}
+    if "scale" in wanted:  # the pipeline stages of every group
+        wanted = (wanted - {"scale"}) | {stage for _, stage in SCALE}
     unknown = wanted - set(REGISTRY) - {s.group for s in REGISTRY.values()} - {"all"}
     if unknown:
         raise SystemExit(f"unknown stage(s) {sorted(unknown)}; known: {sorted(REGISTRY)}")

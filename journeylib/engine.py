@@ -14,7 +14,7 @@ event-level output equal on both engines).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from journeylib.config import Config
 from journeylib.project import resolve_path
-from journeylib.sql import identifier, literal
+from journeylib.sql import identifier, literal, pseudonym_ranges
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,45 @@ class DuckDBEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: Events per pass of :func:`query_per_customer` (about 1.3M customers of the synthetic client:
+#: one pass up to 1M customers; 8 at 10M, each well inside the default 4 GB ``memory_limit``).
+CUSTOMER_PASS_EVENTS = 30_000_000
+
+
+def query_per_customer(
+    engine: Engine,
+    select: Callable[[str], str],
+    *,
+    events: int,
+    pass_events: int | None = None,
+) -> pd.DataFrame:
+    """A query with one row per customer, run in passes over ranges of customer ids.
+
+    ``select(where)`` returns the SQL, restricting every table it reads to the customers
+    matching the condition ``where`` on ``customer_id`` (``"TRUE"``: everyone) and ordering the
+    rows by ``customer_id``. ``events`` is the number of events it reads; above ``pass_events``
+    (default :data:`CUSTOMER_PASS_EVENTS`) per pass, a :class:`DuckDBEngine` runs it once per
+    range of :func:`journeylib.sql.pseudonym_ranges` (consecutive in sort order, so the stacked
+    rows stay sorted): each pass aggregates a part of the events within ``memory_limit``, where
+    one query over every event overruns it (10M customers: out of memory in the customer
+    feature table). The parts are kept as Arrow and converted to pandas once, column by column,
+    freeing each as it goes, so the result is held about once, not twice. Other engines (Spark
+    spreads one query over a cluster) run ``select("TRUE")``.
+    """
+    ranges = pseudonym_ranges(-(-events // (pass_events or CUSTOMER_PASS_EVENTS)))
+    if len(ranges) == 1 or not isinstance(engine, DuckDBEngine):
+        return engine.query(select("TRUE"))
+    import pyarrow as pa
+
+    parts = [engine._con.sql(select(where)).to_arrow_table() for where in ranges]
+    table = pa.concat_tables(parts)
+    del parts
+    log.info(
+        "per-customer query in %d passes of about %d events", len(ranges), events // len(ranges)
+    )
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def _safe_setting(value: str) -> str:

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from journeylib.engine import query_per_customer
 from journeylib.schema import CHANNELS, DEVICES
 from journeylib.sql import (
     as_date,
@@ -401,6 +402,8 @@ class _Options:
     cart: str
     conversion: str
     friction: tuple[str, ...]
+    #: SQL condition on ``customer_id``: the customers of this pass (see query_per_customer)
+    where: str = "TRUE"
 
 
 def _names(value: object, what: str) -> tuple[str, ...]:
@@ -477,7 +480,7 @@ def _events_sql(opt: _Options, seq: bool) -> str:
                COUNT(*) FILTER (WHERE event = {literal(opt.conversion)}) AS n_conv
                {f_counts}
         FROM events
-        WHERE ts < {opt.cutoff} AND customer_id IS NOT NULL
+        WHERE ts < {opt.cutoff} AND customer_id IS NOT NULL AND {opt.where}
         GROUP BY customer_id, session_id),
     ev AS (
         SELECT customer_id, COUNT(*) AS sessions, SUM(n_events) AS n_events,
@@ -494,21 +497,22 @@ def _orders_sql(opt: _Options, categories: Sequence[str], priced: bool) -> str:
     ``ord`` (one row per ordering customer)."""
     cols = "o.customer_id, o.order_id, o.ts, o.product_id, o.quantity, o.revenue"
     where = f"WHERE o.ts < {opt.cutoff} AND o.customer_id IS NOT NULL"
+    orders = f"(SELECT * FROM orders WHERE {opt.where})" if opt.where != "TRUE" else "orders"
     if not categories:
         lines = (
             f"SELECT {cols}, CAST(NULL AS VARCHAR) AS category, CAST(NULL AS DOUBLE) AS cat_price "
-            f"FROM orders o {where}"
+            f"FROM {orders} o {where}"
         )
     elif not priced:
         lines = (
-            f"SELECT {cols}, p.category, CAST(NULL AS DOUBLE) AS cat_price FROM orders o "
+            f"SELECT {cols}, p.category, CAST(NULL AS DOUBLE) AS cat_price FROM {orders} o "
             f"LEFT JOIN products p ON p.product_id = o.product_id {where}"
         )
     else:
         # the category's typical price is the geometric mean of its list prices: prices within
         # a category are skewed (a phone and its case), and the index is a ratio of prices
         lines = f"""
-        SELECT {cols}, p.category, c.cat_price FROM orders o
+        SELECT {cols}, p.category, c.cat_price FROM {orders} o
         LEFT JOIN products p ON p.product_id = o.product_id
         LEFT JOIN {_category_prices()} c ON c.category = p.category
         {where}"""
@@ -546,6 +550,7 @@ def _browse_sql(opt: _Options, categories: Sequence[str], priced: bool) -> str:
         "CAST(NULL AS DOUBLE) AS cat_price) c ON c.category = p.category"
     )
     list_price = "p.price" if priced else "CAST(NULL AS DOUBLE)"
+    events = f"(SELECT * FROM events WHERE {opt.where})" if opt.where != "TRUE" else "events"
     per_category = "".join(
         f", SUM(CASE WHEN p.category = {literal(c)} THEN 1 ELSE 0 END) AS bc_{i}"
         for i, c in enumerate(categories)
@@ -556,7 +561,7 @@ def _browse_sql(opt: _Options, categories: Sequence[str], priced: bool) -> str:
                AVG(CASE WHEN {list_price} > 0 AND c.cat_price > 0
                         THEN LN({list_price} / c.cat_price) END) AS log_price_index
                {per_category}
-        FROM events e
+        FROM {events} e
         LEFT JOIN products p ON p.product_id = e.product_id
         {price}
         WHERE e.ts < {opt.cutoff} AND e.customer_id IS NOT NULL AND e.product_id IS NOT NULL
@@ -577,7 +582,7 @@ def _feedback_sql(opt: _Options, sentiment: bool) -> str:
                AVG(CASE WHEN kind = 'csat' THEN score END) AS csat,
                AVG(CASE WHEN kind = 'review' THEN score END) AS review
                {sent}
-        FROM feedback WHERE ts < {opt.cutoff} AND customer_id IS NOT NULL
+        FROM feedback WHERE ts < {opt.cutoff} AND customer_id IS NOT NULL AND {opt.where}
         GROUP BY customer_id)"""
 
 
@@ -601,6 +606,7 @@ def customer_features(
     conversion_event: str | None = None,
     funnel: Sequence[str] | None = None,
     include: Iterable[str] | None = None,
+    pass_events: int | None = None,
 ) -> pd.DataFrame:
     """The customer feature table: behaviour as of the end of ``as_of``, one row per customer.
 
@@ -632,6 +638,10 @@ def customer_features(
     include
         Feature groups to compute (:data:`FEATURE_GROUPS`); ``None`` computes all. The rows do
         not depend on it.
+    pass_events
+        Above this many events (default :data:`journeylib.engine.CUSTOMER_PASS_EVENTS`) DuckDB
+        builds the table in passes over ranges of customers, each within its memory limit
+        (:func:`journeylib.engine.query_per_customer`); the table is the same.
 
     Returns
     -------
@@ -668,13 +678,32 @@ def customer_features(
         day = _as_of_date(as_of)
     opt = replace(opt, cutoff=end_of_day(day), as_of=day)
 
+    # events read: sizes the passes (only DuckDB runs in passes; a count costs Spark a job)
+    counted = tables.events and engine.name == "duckdb"
+    events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    df = query_per_customer(
+        engine,
+        lambda where: _table_sql(replace(opt, where=where), tables),
+        events=events,
+        pass_events=pass_events,
+    )
+    df = _finish(df, opt, tables.categories, tables.browse_categories)
+    if stage_model is not None and "funnel" in opt.groups:
+        df = _with_stage(df, engine, stage_model, opt)
+    df.attrs["as_of"] = day.isoformat()  # a string: to_parquet stores attrs as JSON
+    return df
+
+
+def _table_sql(opt: _Options, tables: _Tables) -> str:
+    """The query of the feature table for the customers of ``opt.where``."""
     ctes = []
     if tables.events == "full":
         ctes.append(_events_sql(opt, tables.seq))
     elif tables.events == "dates":  # no event group asked for: only who was seen, and when
         ctes.append(
             "ev AS (SELECT customer_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts FROM events "
-            f"WHERE ts < {opt.cutoff} AND customer_id IS NOT NULL GROUP BY customer_id)"
+            f"WHERE ts < {opt.cutoff} AND customer_id IS NOT NULL AND {opt.where} "
+            "GROUP BY customer_id)"
         )
     if tables.orders:
         ctes.append(_orders_sql(opt, tables.categories, tables.priced))
@@ -687,28 +716,20 @@ def customer_features(
     if tables.browse:  # its customers all have events: no new ids
         joins += " LEFT JOIN br ON br.customer_id = ids.customer_id"
     if tables.customers:
-        since = (
-            f" WHERE first_seen IS NULL OR first_seen < {opt.cutoff}" if tables.first_seen else ""
-        )
-        universe.insert(0, f"SELECT customer_id FROM customers{since}")
+        since = f"(first_seen IS NULL OR first_seen < {opt.cutoff})" if tables.first_seen else ""
+        where = " AND ".join(w for w in (since, opt.where) if w and w != "TRUE")
+        universe.insert(0, f"SELECT customer_id FROM customers{' WHERE ' + where if where else ''}")
     if not universe:
         raise ValueError("the engine has none of the tables customers, events, orders, feedback")
     if tables.first_seen and "engagement" in opt.groups:
         joins += (
             " LEFT JOIN (SELECT customer_id, MIN(first_seen) AS first_seen FROM customers "
-            f"WHERE first_seen < {opt.cutoff} GROUP BY customer_id) cu "
+            f"WHERE first_seen < {opt.cutoff} AND {opt.where} GROUP BY customer_id) cu "
             "ON cu.customer_id = ids.customer_id"
         )
     ctes.append(f"ids AS ({' UNION '.join(universe)})")
     select = ", ".join(["ids.customer_id AS customer_id", *_select(opt, tables)])
-    df = engine.query(
-        f"WITH {','.join(ctes)}\nSELECT {select} FROM ids{joins} ORDER BY ids.customer_id"
-    )
-    df = _finish(df, opt, tables.categories, tables.browse_categories)
-    if stage_model is not None and "funnel" in opt.groups:
-        df = _with_stage(df, engine, stage_model, opt)
-    df.attrs["as_of"] = day.isoformat()  # a string: to_parquet stores attrs as JSON
-    return df
+    return f"WITH {','.join(ctes)}\nSELECT {select} FROM ids{joins} ORDER BY ids.customer_id"
 
 
 def _options(

@@ -58,7 +58,7 @@ from journeylib.config import SourceSpec
 from journeylib.engine import DuckDBEngine
 from journeylib.schema import CHANNELS, DEVICES, PROCESSED_SCHEMAS
 from journeylib.sessions import Carry, number_sorted
-from journeylib.sql import literal, quote
+from journeylib.sql import literal, pseudonym_ranges, quote
 from journeylib.validation import ROW, Collector
 
 log = logging.getLogger(__name__)
@@ -602,26 +602,6 @@ WRITE_BATCH_ROWS = 1 << 20
 PASS_ROWS = 6_000_000
 #: From this many passes on, the events are split by pass once instead of read once per pass.
 SPLIT_FROM_PASSES = 6
-_MAX_PASSES = 16
-
-
-def pseudonym_ranges(passes: int) -> list[str]:
-    """SQL conditions on ``customer_id`` splitting lowercase-hex pseudonyms into ``passes``
-    consecutive ranges (at most 16; at least 1), in sort order.
-
-    >>> pseudonym_ranges(2)
-    ["customer_id < '8'", "customer_id >= '8'"]
-    """
-    passes = max(1, min(_MAX_PASSES, passes))
-    bounds = [format(k * 16 // passes, "x") for k in range(1, passes)]
-    lows = [None, *bounds]
-    highs = [*bounds, None]
-    out = []
-    for lo, hi in zip(lows, highs, strict=True):
-        parts = [f"customer_id >= '{lo}'"] if lo else []
-        parts += [f"customer_id < '{hi}'"] if hi else []
-        out.append(" AND ".join(parts) or "TRUE")
-    return out
 
 
 def write_events(

@@ -81,6 +81,7 @@ __all__ = [
     "list_len",
     "list_min",
     "list_where",
+    "pseudonym_ranges",
     "literal",
     "local_time",
     "non_negative_days",
@@ -363,3 +364,31 @@ def temp_table(name: str, select: str) -> str:
 def empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
     """A frame with no rows and the given column dtypes: the typed form of an empty result."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in dtypes.items()})
+
+
+#: Most ranges :func:`pseudonym_ranges` splits the ids into (one per leading hex digit).
+MAX_RANGES = 16
+
+
+def pseudonym_ranges(passes: int, column: str = "customer_id") -> list[str]:
+    """SQL conditions on ``column`` splitting lowercase-hex pseudonyms into ``passes``
+    consecutive ranges (at most :data:`MAX_RANGES`; at least 1), in sort order.
+
+    Every string falls in exactly one range (the first has no lower bound, the last no upper
+    one); pseudonyms, being uniform hex digits, fall evenly. NULL falls in none.
+
+    >>> pseudonym_ranges(2)
+    ["customer_id < '8'", "customer_id >= '8'"]
+    >>> pseudonym_ranges(1, "o.customer_id")
+    ['TRUE']
+    """
+    passes = max(1, min(MAX_RANGES, passes))
+    bounds = [format(k * 16 // passes, "x") for k in range(1, passes)]
+    lows = [None, *bounds]
+    highs = [*bounds, None]
+    out = []
+    for lo, hi in zip(lows, highs, strict=True):
+        parts = [f"{column} >= '{lo}'"] if lo else []
+        parts += [f"{column} < '{hi}'"] if hi else []
+        out.append(" AND ".join(parts) or "TRUE")
+    return out

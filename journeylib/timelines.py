@@ -28,8 +28,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from journeylib.engine import DuckDBEngine, Engine
-from journeylib.ingest_events import PASS_ROWS, pseudonym_ranges
-from journeylib.sql import collect_sorted, literal
+from journeylib.ingest_events import PASS_ROWS
+from journeylib.sql import collect_sorted, literal, pseudonym_ranges
 
 log = logging.getLogger(__name__)
 

@@ -163,6 +163,94 @@ class DuckDBEngine:
         self.close()
 
 
+#: Folder of a processed folder holding kept results (:func:`kept`); ingest replaces the folder.
+CACHE_DIR = "_cache"
+#: Kept results per name (the oldest are removed).
+_KEPT_FILES = 8
+
+
+def kept(
+    engine: Engine, name: str, key: object, compute: Callable[[], pd.DataFrame]
+) -> pd.DataFrame:
+    """``compute()``, kept per processed folder so that later calls with the same ``key`` (and
+    later notebooks of the run) read it instead of computing it again.
+
+    A result is kept, as ``<processed>/_cache/<name>-<hash>.parquet``, only for a
+    :class:`DuckDBEngine` over a processed folder with no frame registered in it (a registered
+    frame may stand in for a file). The hash covers ``repr(key)``, which must name everything
+    the result depends on besides the folder's tables, and the path, size and modification time
+    of every Parquet file of the folder: a new ingest or any changed file gives a new hash.
+    Attributes (``attrs``) are kept with the table. A read-only folder keeps nothing; a damaged
+    kept file is computed again. At most :data:`_KEPT_FILES` results per name are kept.
+    """
+    path = _kept_path(engine, name, key)
+    if path is not None and path.is_file():
+        try:
+            # converted column by column, each freed as it goes: the table is held about once
+            return pd.read_parquet(
+                path, to_pandas_kwargs={"self_destruct": True, "split_blocks": True}
+            )
+        except Exception:  # noqa: BLE001 - a damaged kept file is only a lost shortcut
+            log.info("kept result %s unreadable: computed again", path.name)
+    df = compute()
+    if path is not None:
+        _keep(df, path, name)
+    return df
+
+
+def _kept_path(engine: Engine, name: str, key: object) -> Path | None:
+    import hashlib
+
+    folder = getattr(engine, "processed_dir", None)
+    if not isinstance(engine, DuckDBEngine) or folder is None or engine.registered:
+        return None
+    parts = [name, repr(key)]
+    for path in sorted(folder.rglob("*.parquet")):
+        rel = path.relative_to(folder)
+        if rel.parts[0] == CACHE_DIR:
+            continue
+        stat = path.stat()
+        parts.append(f"{rel.as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
+    manifest = folder / "_manifest.json"
+    if manifest.is_file():
+        stat = manifest.stat()
+        parts.append(f"_manifest.json:{stat.st_size}:{stat.st_mtime_ns}")
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+    return folder / CACHE_DIR / f"{name}-{digest}.parquet"
+
+
+def _keep(df: pd.DataFrame, path: Path, name: str) -> None:
+    from journeylib.project import atomic_path
+
+    try:
+        with atomic_path(path) as tmp:
+            _write_sliced(df, tmp)
+        older = sorted(path.parent.glob(f"{name}-*.parquet"), key=lambda p: p.stat().st_mtime)
+        for old in older[:-_KEPT_FILES]:
+            old.unlink(missing_ok=True)
+    except OSError:  # a read-only processed folder: nothing kept, nothing lost
+        pass
+
+
+def _write_sliced(df: pd.DataFrame, path: Path, rows: int = 1 << 20) -> None:
+    """``df.to_parquet(path, index=False)``, converting ``rows`` rows to Arrow at a time (a
+    table of 10M customers would otherwise be held twice while written)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
+    if df.attrs:  # where and how pandas keeps them (read_parquet restores them)
+        schema = schema.with_metadata(
+            {**schema.metadata, b"PANDAS_ATTRS": json.dumps(df.attrs).encode()}
+        )
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, max(len(df), 1), rows):
+            part = df.iloc[start : start + rows]
+            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
+
+
 #: Events per pass of :func:`query_per_customer` (about 1.3M customers of the synthetic client:
 #: one pass up to 1M customers; 8 at 10M, each well inside the default 4 GB ``memory_limit``).
 CUSTOMER_PASS_EVENTS = 30_000_000

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from journeylib.engine import query_per_customer
+from journeylib.engine import kept, query_per_customer
 from journeylib.schema import CHANNELS, DEVICES
 from journeylib.sql import (
     as_date,
@@ -678,6 +678,23 @@ def customer_features(
         day = _as_of_date(as_of)
     opt = replace(opt, cutoff=end_of_day(day), as_of=day)
 
+    stage_model = stage_model if "funnel" in opt.groups else None
+    # notebooks 30 and 40 and the playbook ask for the same table: kept per processed folder
+    return kept(
+        engine,
+        "customer_features",
+        (opt, stage_model),
+        lambda: _table(engine, opt, tables, stage_model, pass_events),
+    )
+
+
+def _table(
+    engine: Engine,
+    opt: _Options,
+    tables: _Tables,
+    stage_model: StageModel | None,
+    pass_events: int | None,
+) -> pd.DataFrame:
     # events read: sizes the passes (only DuckDB runs in passes; a count costs Spark a job)
     counted = tables.events and engine.name == "duckdb"
     events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
@@ -688,9 +705,9 @@ def customer_features(
         pass_events=pass_events,
     )
     df = _finish(df, opt, tables.categories, tables.browse_categories)
-    if stage_model is not None and "funnel" in opt.groups:
+    if stage_model is not None:
         df = _with_stage(df, engine, stage_model, opt)
-    df.attrs["as_of"] = day.isoformat()  # a string: to_parquet stores attrs as JSON
+    df.attrs["as_of"] = opt.as_of.isoformat()  # a string: to_parquet stores attrs as JSON
     return df
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from journeylib.config import Config, EventMatch, StageRule, StageSignal
-from journeylib.engine import Engine, as_engine
+from journeylib.engine import Engine, as_engine, kept
 from journeylib.sql import days_between, end_of_day, in_list, last_by, literal
 
 #: The default five stages (used when a config lists none).
@@ -274,61 +274,15 @@ def customer_stages(
     """
     model = model or StageModel()
     engine = as_engine(events)
-    cache = _stages_cache(engine, model, as_of, table)
-    if cache is not None and cache.is_file():
-        return pd.read_parquet(cache)
-    df = _customer_stages(engine, model, as_of, table)
-    if cache is not None:
-        _keep(df, cache)
-    return df
-
-
-#: Results of ``customer_stages`` kept per processed folder (a run's notebooks and the feature,
-#: churn and playbook code ask for the same table up to six times).
-STAGES_CACHE = "_cache"
-_CACHE_FILES = 8
-
-
-def _stages_cache(engine: Engine, model: StageModel, as_of: object, table: str):
-    """Where ``customer_stages`` of these inputs is kept, or None when it cannot be kept: only
-    for a DuckDB engine over a processed folder whose events, orders and feedback are the
-    folder's files (not frames registered in their place). The key holds the model, the
-    cut-off and the size and modification time of those files and of the manifest, so a new
-    ingest or any changed file gives a new key (and ingest replaces the folder anyway)."""
-    import hashlib
-
-    from journeylib.engine import DuckDBEngine
-
-    folder = getattr(engine, "processed_dir", None)
-    if not isinstance(engine, DuckDBEngine) or folder is None or table != "events":
-        return None
-    if engine.registered & {"events", "orders", "feedback"}:
-        return None
-    parts = [repr(model), str(as_of)]
-    for name in ("events.parquet", "orders.parquet", "feedback.parquet", "_manifest.json"):
-        path = folder / name
-        if not path.is_file():
-            return None
-        stat = path.stat()
-        parts.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
-    key = hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
-    return folder / STAGES_CACHE / f"customer_stages-{key}.parquet"
-
-
-def _keep(df: pd.DataFrame, path) -> None:
-    from journeylib.project import atomic_path
-
-    try:
-        path.parent.mkdir(exist_ok=True)
-        with atomic_path(path) as tmp:
-            df.to_parquet(tmp, index=False)
-        kept = sorted(
-            path.parent.glob("customer_stages-*.parquet"), key=lambda p: p.stat().st_mtime
-        )
-        for old in kept[:-_CACHE_FILES]:
-            old.unlink(missing_ok=True)
-    except OSError:  # a read-only processed folder: nothing kept, nothing lost
-        pass
+    if table != "events":  # a derived table: not kept
+        return _customer_stages(engine, model, as_of, table)
+    # a run's notebooks and the feature, churn and playbook code ask for it up to six times
+    return kept(
+        engine,
+        "customer_stages",
+        (model, str(as_of)),
+        lambda: _customer_stages(engine, model, as_of, table),
+    )
 
 
 def _customer_stages(engine: Engine, model: StageModel, as_of: object, table: str) -> pd.DataFrame:

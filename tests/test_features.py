@@ -659,3 +659,38 @@ def test_query_per_customer_runs_one_query_per_range_in_order():
     seen.clear()
     query_per_customer(eng, select, events=1000)  # under the default: one query of everyone
     assert seen == ["TRUE"]
+
+
+def test_the_table_is_kept_per_processed_folder_and_cut_off(synth_client, tmp_path, monkeypatch):
+    """Notebooks 30 and 40 and the playbook ask for the same table: computed once per processed
+    folder and options, read back equal (dtypes and attrs too), computed again when anything
+    it depends on changes."""
+    import shutil
+
+    from journeylib.engine import CACHE_DIR, DuckDBEngine
+
+    folder = tmp_path / "processed"
+    shutil.copytree(synth_client.config.processed_dir, folder)
+    shutil.rmtree(folder / CACHE_DIR, ignore_errors=True)
+    config = synth_client.config
+    fresh = F.customer_features(DuckDBEngine(folder), as_of="2025-05-31", config=config)
+    assert len(list((folder / CACHE_DIR).glob("customer_features-*.parquet"))) == 1
+    computed = []
+    real = F._table
+    monkeypatch.setattr(F, "_table", lambda *a: computed.append(1) or real(*a))
+    again = F.customer_features(DuckDBEngine(folder), as_of="2025-05-31", config=config)
+    assert computed == []
+    pd.testing.assert_frame_equal(again, fresh, check_exact=True)
+    assert again.attrs == fresh.attrs == {"as_of": "2025-05-31"}
+    # another cut-off, other groups, other friction events, a changed file, a registered frame
+    F.customer_features(DuckDBEngine(folder), as_of="2025-04-30", config=config)
+    F.customer_features(DuckDBEngine(folder), as_of="2025-05-31", include=["rfm"], config=config)
+    F.customer_features(
+        DuckDBEngine(folder), as_of="2025-05-31", config=config, friction_events=["x"]
+    )
+    (folder / "feedback.parquet").touch()
+    F.customer_features(DuckDBEngine(folder), as_of="2025-05-31", config=config)
+    engine = DuckDBEngine(folder)
+    engine.register("orders", pd.read_parquet(folder / "orders.parquet").head(10))
+    F.customer_features(engine, as_of="2025-05-31", config=config)
+    assert computed == [1] * 5

@@ -337,14 +337,14 @@ def test_customer_stages_are_kept_per_processed_folder(synth_client, tmp_path, m
     import dataclasses
     import shutil
 
-    from journeylib.engine import DuckDBEngine
+    from journeylib.engine import CACHE_DIR, DuckDBEngine
 
     folder = tmp_path / "processed"
     shutil.copytree(synth_client.config.processed_dir, folder)
-    shutil.rmtree(folder / st.STAGES_CACHE, ignore_errors=True)
+    shutil.rmtree(folder / CACHE_DIR, ignore_errors=True)
     model = st.StageModel.from_config(synth_client.config)
     fresh = st.customer_stages(DuckDBEngine(folder), model, as_of="2025-05-31")
-    kept = list((folder / st.STAGES_CACHE).glob("customer_stages-*.parquet"))
+    kept = list((folder / CACHE_DIR).glob("customer_stages-*.parquet"))
     assert len(kept) == 1
 
     def not_again(*args, **kwargs):

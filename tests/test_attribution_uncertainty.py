@@ -522,3 +522,23 @@ def test_data_csv_bootstrap(shared_datasets):
     t = bootstrap(p, shapley, n_boot=20)
     assert t["conversions"].sum() == pytest.approx(19_785)
     assert (t["share_low"] <= t["share"]).all() and (t["share"] <= t["share_high"]).all()
+
+
+def test_journey_resamples_of_one_row_per_journey_are_the_multinomial_draw():
+    # 4 journeys, one per row (2 converted): the resample draws 4 journeys with replacement, so
+    # each cell's count is Binomial(4, 1/4): mean 1, variance 4 * 1/4 * 3/4 = 0.75, and the
+    # covariance of two cells is -4 * 1/16 = -0.25 (by hand, from the multinomial)
+    p = Paths.from_sequences(
+        [["a"], ["b"], ["a", "b"], ["b", "a"]], conversions=[1, 0, 1, 0], nulls=[0, 1, 0, 1]
+    )
+    assert p.n_paths == 4
+    draws = [
+        np.concatenate([s.conversions, s.nulls])
+        for s in bootstrap_paths(p, n_boot=20_000, random_state=3)
+    ]
+    d = np.array(draws)
+    held = d[:, [0, 2, 5, 7]]  # (a, converted), (ab, converted), (b, null), (ba, null)
+    assert (d.sum(axis=1) == 4).all() and (np.delete(d, [0, 2, 5, 7], axis=1) == 0).all()
+    np.testing.assert_allclose(held.mean(axis=0), 1.0, atol=0.03)
+    np.testing.assert_allclose(held.var(axis=0), 0.75, atol=0.03)
+    np.testing.assert_allclose(np.cov(held[:, 0], held[:, 1])[0, 1], -0.25, atol=0.03)

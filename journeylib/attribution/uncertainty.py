@@ -14,7 +14,7 @@
 **Resampling.** ``by="journey"`` treats every journey as one draw: the cells of the data are
 (path, converted) and (path, did not convert), holding ``conversions`` and ``nulls`` journeys;
 a resample draws the same total number of journeys from these cells with replacement (one
-multinomial draw), so a path's conversions and nulls vary independently. A resampled path keeps
+multinomial draw: a binomial per cell, or, with one journey per cell, a draw per journey), so a path's conversions and nulls vary independently. A resampled path keeps
 its mean value per conversion. This is the right unit for an aggregated table such as
 ``Data.csv``, where journeys of different customers cannot be told apart. ``by="customer"``
 (paths with ``journey_ids``, one row per journey) draws customers with replacement and keeps all
@@ -186,14 +186,27 @@ def _journey_resamples(paths: Paths, n_boot: int, rng: np.random.Generator) -> I
     """Journeys drawn with replacement over the (path, converted) and (path, not converted)
     cells, as many as the data hold; a path keeps its mean value per conversion."""
     n = paths.n_paths
-    cells = np.concatenate([paths.conversions, paths.nulls])
+    cells = np.concatenate([paths.conversions, paths.nulls]).astype(np.float64)
     n_journeys = round(float(cells.sum()))
-    p = cells / cells.sum()
+    held = np.flatnonzero(cells)  # cells that can be drawn
     conv = np.asarray(paths.conversions)
     # mean value per conversion of each path; 0 where the path has no conversions
     per_conversion = np.divide(paths.value, conv, out=np.zeros(n), where=conv > 0)
+    whole = bool(np.all(cells[held] == np.round(cells[held])))
+    # Two exact ways to make the same multinomial draw. A binomial per held cell costs in
+    # proportion to the cells, drawing each journey in proportion to the journeys: one row
+    # per journey (time-decay models: 1.2M journeys, 2.5M cells at 1M customers) holds a
+    # journey per cell, where drawing journeys is 3x faster.
+    cell_of = np.repeat(held, cells[held].astype(np.int64)) if whole else None
+    draw_journeys = cell_of is not None and n_journeys <= len(held)
+    p = cells[held] / cells[held].sum()
     for _ in range(n_boot):
-        counts = rng.multinomial(n_journeys, p).astype(np.float64)
+        if draw_journeys:
+            picked = cell_of[rng.integers(0, n_journeys, n_journeys)]
+            counts = np.bincount(picked, minlength=2 * n).astype(np.float64)
+        else:
+            counts = np.zeros(2 * n)
+            counts[held] = rng.multinomial(n_journeys, p)
         new_conv = counts[:n]
         yield new_conv, new_conv * per_conversion, counts[n:]
 

@@ -136,9 +136,16 @@ class Context:
 
         return datasets.load_config(self.customers)
 
-    def engine(self):
-        from journeylib.engine import get_engine
+    def engine(self, cold: tuple[str, ...] = ("customer_features",)):
+        """The config's engine over this size's processed tables. The kept results named in
+        ``cold`` (:func:`journeylib.engine.kept`) are removed first, so that a stage times
+        their computation, not a read of what an earlier stage kept (a ``journey run``, the
+        ``end_to_end`` stage, starts with none kept)."""
+        from journeylib.engine import CACHE_DIR, get_engine
 
+        for name in cold:
+            for path in (self.processed_dir / CACHE_DIR).glob(f"{name}-*.parquet"):
+                path.unlink()
         cfg = self.config()
         if self.threads:
             cfg = cfg.model_copy(

@@ -187,9 +187,13 @@ def kept(
     if path is not None and path.is_file():
         try:
             # converted column by column, each freed as it goes: the table is held about once
-            return pd.read_parquet(
+            df = pd.read_parquet(
                 path, to_pandas_kwargs={"self_destruct": True, "split_blocks": True}
             )
+            import pyarrow as pa
+
+            pa.default_memory_pool().release_unused()  # the freed Arrow buffers back
+            return df
         except Exception:  # noqa: BLE001 - a damaged kept file is only a lost shortcut
             log.info("kept result %s unreadable: computed again", path.name)
     df = compute()
@@ -287,7 +291,9 @@ def query_per_customer(
     log.info(
         "per-customer query in %d passes of about %d events", len(ranges), events // len(ranges)
     )
-    return table.to_pandas(self_destruct=True, split_blocks=True)
+    df = table.to_pandas(self_destruct=True, split_blocks=True)
+    pa.default_memory_pool().release_unused()  # the freed Arrow buffers back to the system
+    return df
 
 
 def _safe_setting(value: str) -> str:

@@ -190,10 +190,10 @@ def action_context(
     spec = config.playbook
     cut = as_of or config.effective_as_of
     if features is None:
-        # no cut-off anywhere: the feature table measures to the last day holding data
-        features = customer_features(
-            engine, as_of=cut, config=config, include=["rfm", "satisfaction"]
-        )
+        # no cut-off anywhere: the feature table measures to the last day holding data. Every
+        # group, though only rfm and satisfaction are read: that is the table the personas
+        # notebook computed and kept (engine.kept), read back instead of computed again
+        features = customer_features(engine, as_of=cut, config=config)
     cut = cut or features.attrs.get("as_of")
     if cut is None:
         raise ValueError(

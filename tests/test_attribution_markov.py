@@ -225,6 +225,21 @@ def test_matches_dense_reference_on_small_table(order):
 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
+def test_the_suite_credits_the_dense_reference_without_the_state_tables(order):
+    # the model suite (and so every bootstrap resample) fits the chain without naming its
+    # states and transitions; the credits are still the dense reference's
+    from journeylib.attribution.suite import model_suite
+
+    table = model_suite(markov_order=order)["markov"](paths_of(SMALL))
+    ref = dense_reference(SMALL, order)
+    got = dict(zip(table["channel"], table["conversions"], strict=True))
+    for ch, credit in ref["credit"].items():
+        assert got[ch] == pytest.approx(credit, abs=1e-12)
+    bare = MarkovAttribution(order=order)._fit(paths_of(SMALL), tables=False)
+    assert not hasattr(bare, "states_") and not hasattr(bare, "transition_matrix_")
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
 def test_conversion_probability_is_observed_rate(order):
     # The fitted chain conserves flow, so its absorption probability from (start) is the observed
     # conversion rate: (2 + 1 + 1 + 3 + 1) / (8 + 17) journeys with an outcome.

@@ -354,6 +354,13 @@ class MarkovAttribution(BaseEstimator):
             No conversions (nothing to attribute); no non-converting journeys while
             ``null_required``; a channel label equal to a reserved state name; bad parameters.
         """
+        return self._fit(paths, tables=True)
+
+    def _fit(self, paths: Paths, *, tables: bool) -> MarkovAttribution:
+        """:meth:`fit`; without ``tables`` only the credits (``attribution_``, the removal
+        effects, ``conversion_probability_``, ``n_states_``), not the labelled ``states_`` and
+        ``transition_matrix_`` (a bootstrap refits the chain hundreds of times and reads only
+        the credits: naming every state and transition took a fifth of each fit)."""
         order = _check_order(self.order, "MarkovAttribution")
         if self.value_credit not in _VALUE_CREDIT:
             raise ValueError(f"MarkovAttribution: value_credit must be one of {_VALUE_CREDIT}")
@@ -419,6 +426,22 @@ class MarkovAttribution(BaseEstimator):
             if v_effect.sum() > 0:  # else no value reaches (conversion): credit as conversions
                 value_share = v_effect / v_effect.sum()
 
+        if tables:
+            self._tables(walks, paths, out, src, dst, transient, counts, prob, full)
+        self.conversion_probability_ = p_full
+        self.n_states_ = s + 2
+        self.attribution_ = credit_table(
+            paths, share * paths.total_conversions, value_share * paths.total_value
+        )
+        log.debug(
+            "Markov order %d: %d states, %d transitions, conversion probability %.6f",
+            order, self.n_states_, len(counts), p_full,
+        )  # fmt: skip
+        return self
+
+    def _tables(self, walks, paths, out, src, dst, transient, counts, prob, full) -> None:  # noqa: ANN001, PLR0913
+        """``states_`` and ``transition_matrix_``: every state and transition, labelled."""
+        s = walks.n_states
         labels = np.asarray(_state_labels(walks.windows, paths.channels), dtype=object)
         kinds = np.array(["start"] + ["channel"] * (s - 1) + ["conversion", "null"], dtype=object)
         visits = np.concatenate(
@@ -440,16 +463,6 @@ class MarkovAttribution(BaseEstimator):
                 "probability": prob,
             }
         )
-        self.conversion_probability_ = p_full
-        self.n_states_ = s + 2
-        self.attribution_ = credit_table(
-            paths, share * paths.total_conversions, value_share * paths.total_value
-        )
-        log.debug(
-            "Markov order %d: %d states, %d transitions, conversion probability %.6f",
-            order, self.n_states_, len(counts), p_full,
-        )  # fmt: skip
-        return self
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -74,7 +74,9 @@ def model_label(name: str, *, language: str = "en") -> str:
 
 
 def _markov(paths: Paths, *, order: int) -> pd.DataFrame:
-    return MarkovAttribution(order=order).fit(paths).attribution_
+    # only the credits: the labelled state and transition tables are not read (and a
+    # bootstrap refits the chain on every resample)
+    return MarkovAttribution(order=order)._fit(paths, tables=False).attribution_
 
 
 def model_suite(

@@ -67,11 +67,14 @@ _ATTR = {
 }
 
 
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write one frame as UTF-8 CSV with ``\\n`` line endings and fixed number formats."""
+def write_csv(df: pd.DataFrame, path: Path, *, append: bool = False) -> None:
+    """Write one frame as UTF-8 CSV with ``\\n`` line endings and fixed number formats;
+    ``append`` adds the rows, without a header, to the end of the file."""
     df.to_csv(
         path,
         index=False,
+        mode="a" if append else "w",
+        header=not append,
         encoding="utf-8",
         lineterminator="\n",
         date_format=TIME_FORMAT,
@@ -273,13 +276,5 @@ def write_raw_stream(
 
 
 def _append_csv(df: pd.DataFrame, path: Path, *, first: bool) -> None:
-    df.to_csv(
-        path,
-        index=False,
-        mode="w" if first else "a",
-        header=first,
-        encoding="utf-8",
-        lineterminator="\n",
-        date_format=TIME_FORMAT,
-        float_format="%.4f",
-    )
+    """One chunk of a streamed CSV: the first writes the file and its header."""
+    write_csv(df, path, append=not first)

@@ -14,7 +14,7 @@ event-level output equal on both engines).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -262,30 +262,59 @@ CUSTOMER_PASS_EVENTS = 30_000_000
 
 def query_per_customer(
     engine: Engine,
-    select: Callable[[str], str],
+    select: str | Callable[[str], str],
     *,
     events: int,
     pass_events: int | None = None,
+    tables: Sequence[str] = (),
 ) -> pd.DataFrame:
     """A query with one row per customer, run in passes over ranges of customer ids.
 
     ``select(where)`` returns the SQL, restricting every table it reads to the customers
     matching the condition ``where`` on ``customer_id`` (``"TRUE"``: everyone) and ordering the
-    rows by ``customer_id``. ``events`` is the number of events it reads; above ``pass_events``
-    (default :data:`CUSTOMER_PASS_EVENTS`) per pass, a :class:`DuckDBEngine` runs it once per
-    range of :func:`journeylib.sql.pseudonym_ranges` (consecutive in sort order, so the stacked
-    rows stay sorted): each pass aggregates a part of the events within ``memory_limit``, where
-    one query over every event overruns it (10M customers: out of memory in the customer
-    feature table). The parts are kept as Arrow and converted to pandas once, column by column,
-    freeing each as it goes, so the result is held about once, not twice. Other engines (Spark
-    spreads one query over a cluster) run ``select("TRUE")``.
+    rows by ``customer_id``. Or ``select`` is the SQL itself and ``tables`` names the
+    customer-keyed tables it reads: each pass then sees only its customers' rows of them (temporary
+    views of the same names narrow the folder's tables), so a query whose every aggregate is
+    per customer runs in passes unchanged.
+
+    ``events`` is the number of events it reads; above ``pass_events`` (default
+    :data:`CUSTOMER_PASS_EVENTS`) per pass, a :class:`DuckDBEngine` over a processed folder runs
+    it once per range of :func:`journeylib.sql.pseudonym_ranges` (consecutive in sort order, so
+    the stacked rows stay sorted): each pass aggregates a part of the events within
+    ``memory_limit``, where one query over every event spills or overruns it (10M customers:
+    out of memory in the customer feature table). The parts are kept as Arrow and converted to
+    pandas once, column by column, freeing each as it goes, so the result is held about once,
+    not twice. Other engines (Spark spreads one query over a cluster), and tables registered
+    from frames, run the query once over everyone.
     """
+    sql = select if callable(select) else (lambda _where: select)
+    if not callable(select) and not tables:
+        raise ValueError("query_per_customer: give select(where), or the SQL and its tables")
     ranges = pseudonym_ranges(-(-events // (pass_events or CUSTOMER_PASS_EVENTS)))
-    if len(ranges) == 1 or not isinstance(engine, DuckDBEngine):
-        return engine.query(select("TRUE"))
+    narrow = [t for t in tables if t in engine.tables()]
+    if (
+        len(ranges) == 1
+        or not isinstance(engine, DuckDBEngine)
+        or (not callable(select) and engine.registered & set(narrow))
+    ):
+        return engine.query(sql("TRUE"))
     import pyarrow as pa
 
-    parts = [engine._con.sql(select(where)).to_arrow_table() for where in ranges]
+    parts = []
+    for where in ranges:
+        if callable(select):
+            parts.append(engine._con.sql(sql(where)).to_arrow_table())
+            continue
+        for t in narrow:  # temporary views come first in name resolution
+            engine._con.execute(
+                f'CREATE OR REPLACE TEMP VIEW "{t}" AS SELECT * FROM memory.main."{t}" '
+                f"WHERE {where}"
+            )
+        try:
+            parts.append(engine._con.sql(sql(where)).to_arrow_table())
+        finally:
+            for t in narrow:
+                engine._con.execute(f'DROP VIEW IF EXISTS temp.main."{t}"')
     table = pa.concat_tables(parts)
     del parts
     log.info(

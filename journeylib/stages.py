@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from journeylib.config import Config, EventMatch, StageRule, StageSignal
-from journeylib.engine import Engine, as_engine, kept
+from journeylib.engine import Engine, as_engine, kept, query_per_customer
 from journeylib.sql import days_between, end_of_day, in_list, last_by, literal
 
 #: The default five stages (used when a config lists none).
@@ -285,7 +285,9 @@ def customer_stages(
     )
 
 
-def _customer_stages(engine: Engine, model: StageModel, as_of: object, table: str) -> pd.DataFrame:
+def _customer_stages(
+    engine: Engine, model: StageModel, as_of: object, table: str, pass_events: int | None = None
+) -> pd.DataFrame:
     cutoff = end_of_day(as_of)
     dwell = ", ".join(
         f"SUM(CASE WHEN stage_no = {no} THEN {days_between('start_ts', 'end_ts')} END)"
@@ -296,8 +298,11 @@ def _customer_stages(engine: Engine, model: StageModel, as_of: object, table: st
         f'MIN(CASE WHEN stage_no = {no} THEN ts END) AS "entered_{name}"'
         for no, name in enumerate(model.names, start=1)
     )
-    df = engine.query(
-        f"""
+    # every aggregate is per customer: above CUSTOMER_PASS_EVENTS events it runs in passes over
+    # ranges of customers (10M customers: one query sorted 240M events for its windows)
+    counted = table == "events" and engine.name == "duckdb"
+    events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    sql = f"""
         WITH runs AS ({_runs_sql(model, cutoff, table)}),
         per_run AS (
             SELECT customer_id,
@@ -314,6 +319,8 @@ def _customer_stages(engine: Engine, model: StageModel, as_of: object, table: st
         )
         SELECT * FROM per_run JOIN first_entry USING (customer_id) ORDER BY customer_id
         """
+    df = query_per_customer(
+        engine, sql, events=events, pass_events=pass_events, tables=("events", "orders", "feedback")
     )
     df.insert(1, "furthest_stage", _names(model, df["furthest_stage_no"]))
     df.insert(2, "current_stage", _names(model, df["current_stage_no"]))

@@ -694,3 +694,23 @@ def test_the_table_is_kept_per_processed_folder_and_cut_off(synth_client, tmp_pa
     engine.register("orders", pd.read_parquet(folder / "orders.parquet").head(10))
     F.customer_features(engine, as_of="2025-05-31", config=config)
     assert computed == [1] * 5
+
+
+def test_query_per_customer_narrows_the_named_tables_per_pass_but_never_a_registered_frame():
+    from journeylib.engine import DuckDBEngine, query_per_customer
+
+    ids = [f"{k:02x}" for k in range(256)]
+    eng = DuckDBEngine(None)
+    eng._con.execute(  # a folder's table: a view in the main schema
+        "CREATE VIEW t AS SELECT format('{:02x}', i) AS customer_id, i AS n FROM range(256) r(i)"
+    )
+    eng._tables.append("t")
+    sql = "SELECT customer_id, SUM(n) AS n, COUNT(*) OVER () AS seen FROM t GROUP BY 1 ORDER BY 1"
+    out = query_per_customer(eng, sql, events=1000, pass_events=250, tables=["t"])
+    assert out["customer_id"].tolist() == ids and out["n"].tolist() == list(range(256))
+    assert out["seen"].tolist() == [64] * 256  # each pass saw a quarter of the customers
+    assert int(eng.scalar("SELECT COUNT(*) FROM t")) == 256  # views dropped
+    eng.register("t", pd.DataFrame({"customer_id": ids, "n": range(256)}))
+    out = query_per_customer(eng, sql, events=1000, pass_events=250, tables=["t"])
+    assert out["seen"].tolist() == [256] * 256  # a frame stands in: one query
+    assert int(eng.scalar("SELECT COUNT(*) FROM t")) == 256

@@ -268,7 +268,10 @@ def query_per_customer(
     pass_events: int | None = None,
     tables: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """A query with one row per customer, run in passes over ranges of customer ids.
+    """A query whose aggregates are per customer, run in passes over ranges of customer ids.
+
+    The passes' rows are stacked: one row per customer stays one row per customer; a caller
+    whose query then aggregates over customers adds up the parts (``stage_transitions``).
 
     ``select(where)`` returns the SQL, restricting every table it reads to the customers
     matching the condition ``where`` on ``customer_id`` (``"TRUE"``: everyone) and ordering the

@@ -425,8 +425,9 @@ def stage_transitions(
     model = model or StageModel()
     engine = as_engine(events)
     cutoff = end_of_day(as_of)
-    df = engine.query(
-        f"""
+    counted = table == "events" and engine.name == "duckdb"
+    events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    sql = f"""
         WITH runs AS ({_runs_sql(model, cutoff, table)}),
         moves AS (
             SELECT customer_id, 0 AS from_no, stage_no AS to_no FROM runs WHERE run_no = 1
@@ -440,7 +441,10 @@ def stage_transitions(
         SELECT from_no, to_no, COUNT(*) AS transitions, COUNT(DISTINCT customer_id) AS customers
         FROM moves GROUP BY from_no, to_no
         """
-    )
+    # both counts add up over disjoint ranges of customers: in passes above 30M events, as
+    # customer_stages (the runs' windows sort every signal of every customer)
+    parts = query_per_customer(engine, sql, events=events, tables=("events", "orders", "feedback"))
+    df = parts.groupby(["from_no", "to_no"], as_index=False)[["transitions", "customers"]].sum()
     lookup = {0: START, -1: EXIT, -2: ACTIVE, **dict(enumerate(model.names, start=1))}
     df["from_stage"] = df["from_no"].map(lookup).astype("string")
     df["to_stage"] = df["to_no"].map(lookup).astype("string")

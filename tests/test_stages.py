@@ -386,3 +386,17 @@ def test_customer_stages_in_passes_over_customer_ranges_equal_one_query(synth_cl
     # the narrowing views are gone: the engine sees every event again
     assert int(engine.scalar("SELECT COUNT(*) FROM events")) == events
     assert engine.tables() == DuckDBEngine(synth_client.config.processed_dir).tables()
+
+
+def test_stage_transitions_in_passes_add_up_to_one_query(synth_client, monkeypatch):
+    import journeylib.engine as engine_module
+    from journeylib.engine import DuckDBEngine
+
+    engine = DuckDBEngine(synth_client.config.processed_dir)
+    model = st.StageModel.from_config(synth_client.config)
+    one = st.stage_transitions(engine, model, as_of="2025-05-31")
+    events = int(engine.scalar("SELECT COUNT(*) FROM events"))
+    monkeypatch.setattr(engine_module, "CUSTOMER_PASS_EVENTS", events // 5)
+    parts = st.stage_transitions(engine, model, as_of="2025-05-31")
+    pd.testing.assert_frame_equal(parts, one, check_exact=False, rtol=1e-12)
+    assert one["customers"].sum() > one["customers"].max()  # several moves, several customers

@@ -64,6 +64,7 @@ from journeylib.sql import (
     end_of_day,
     first_by,
     literal,
+    pseudonym_sample,
     require_columns,
     table_columns,
 )
@@ -404,6 +405,18 @@ class _Options:
     friction: tuple[str, ...]
     #: SQL condition on ``customer_id``: the customers of this pass (see query_per_customer)
     where: str = "TRUE"
+    #: SQL condition on ``customer_id``: the sampled customers (``fraction``)
+    sample: str = "TRUE"
+
+
+def _fraction(sample: str) -> float:
+    """The share of customers a :func:`pseudonym_sample` condition keeps."""
+    return int(sample.rsplit("'", 2)[1], 16) / 16**4
+
+
+def _and(*conditions: str) -> str:
+    kept = [c for c in conditions if c != "TRUE"]
+    return " AND ".join(f"({c})" for c in kept) if kept else "TRUE"
 
 
 def _names(value: object, what: str) -> tuple[str, ...]:
@@ -606,6 +619,7 @@ def customer_features(
     conversion_event: str | None = None,
     funnel: Sequence[str] | None = None,
     include: Iterable[str] | None = None,
+    fraction: float = 1.0,
     pass_events: int | None = None,
 ) -> pd.DataFrame:
     """The customer feature table: behaviour as of the end of ``as_of``, one row per customer.
@@ -638,6 +652,10 @@ def customer_features(
     include
         Feature groups to compute (:data:`FEATURE_GROUPS`); ``None`` computes all. The rows do
         not depend on it.
+    fraction
+        Only about this share of the customers, a random sample by pseudonym
+        (:func:`journeylib.sql.pseudonym_sample`; meaningful for the pseudonymised ids of a
+        processed folder): what a model learns from on a very large client.
     pass_events
         Above this many events (default :data:`journeylib.engine.CUSTOMER_PASS_EVENTS`) DuckDB
         builds the table in passes over ranges of customers, each within its memory limit
@@ -676,7 +694,7 @@ def customer_features(
         day = _last_day(engine, tables.dated)
     else:
         day = _as_of_date(as_of)
-    opt = replace(opt, cutoff=end_of_day(day), as_of=day)
+    opt = replace(opt, cutoff=end_of_day(day), as_of=day, sample=pseudonym_sample(fraction))
 
     stage_model = stage_model if "funnel" in opt.groups else None
     # notebooks 30 and 40 and the playbook ask for the same table: kept per processed folder
@@ -698,9 +716,11 @@ def _table(
     # events read: sizes the passes (only DuckDB runs in passes; a count costs Spark a job)
     counted = tables.events and engine.name == "duckdb"
     events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    if opt.sample != "TRUE":  # the sample's share of the events (pseudonyms are uniform)
+        events = round(events * _fraction(opt.sample))
     df = query_per_customer(
         engine,
-        lambda where: _table_sql(replace(opt, where=where), tables),
+        lambda where: _table_sql(replace(opt, where=_and(where, opt.sample)), tables),
         events=events,
         pass_events=pass_events,
     )

@@ -82,6 +82,7 @@ __all__ = [
     "list_min",
     "list_where",
     "pseudonym_ranges",
+    "pseudonym_sample",
     "literal",
     "local_time",
     "non_negative_days",
@@ -392,3 +393,19 @@ def pseudonym_ranges(passes: int, column: str = "customer_id") -> list[str]:
         parts += [f"{column} < '{hi}'"] if hi else []
         out.append(" AND ".join(parts) or "TRUE")
     return out
+
+
+def pseudonym_sample(fraction: float, column: str = "customer_id") -> str:
+    """SQL condition keeping about ``fraction`` of the customers: the pseudonyms below a bound
+    (their first four hex digits, so to 1/65,536). Pseudonyms are a keyed hash, so the kept
+    customers are a random sample, the same on every run and in every table.
+
+    >>> pseudonym_sample(0.25)
+    "customer_id < '4000'"
+    >>> pseudonym_sample(1.0)
+    'TRUE'
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    bound = round(fraction * 16**4)
+    return "TRUE" if bound >= 16**4 else f"{column} < '{max(bound, 1):04x}'"

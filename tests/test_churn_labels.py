@@ -383,3 +383,36 @@ def test_synthetic_churn_data_splits_by_time_and_by_customer(synth_client):
         "dibagi menurut waktu dan menurut pelanggan: sekitar 30% pelanggan menjadi pelanggan uji "
         "(hash id dengan seed) dan tidak pernah muncul di data latih"
     )
+
+
+def test_a_large_client_learns_from_a_pseudonym_sample_of_the_eligible(synth_client):
+    """Above max_customers the training frame keeps a random sample by pseudonym: exactly the
+    full frame's customers below the bound, with the same features and labels."""
+    c = synth_client
+    split = time_split(c.config)
+    full = training_frame(c.engine, as_of=split.train_as_of, config=c.config)
+    assert full.attrs["sample_fraction"] == 1.0
+    cap = len(full) // 4
+    part = training_frame(c.engine, as_of=split.train_as_of, config=c.config, max_customers=cap)
+    fraction = part.attrs["sample_fraction"]
+    assert fraction == pytest.approx(cap / len(full))
+    bound = f"{round(fraction * 16**4):04x}"  # the first four hex digits of the pseudonym
+    expected = full[full["customer_id"].str[:4] < bound].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, expected, check_exact=True)
+    # a random sample of about the asked size, churners and stayers alike
+    assert 0.8 * cap < len(part) < 1.2 * cap
+    assert part[LABEL].mean() == pytest.approx(full[LABEL].mean(), abs=0.05)
+
+
+def test_churn_data_notes_the_sample(synth_client, monkeypatch):
+    import journeylib.churn.labels as labels_module
+    from journeylib.churn import churn_data
+
+    monkeypatch.setattr(labels_module, "TRAIN_CUSTOMERS_MAX", 200)
+    monkeypatch.setattr(
+        labels_module.training_frame, "__kwdefaults__",
+        {**labels_module.training_frame.__kwdefaults__, "max_customers": 200},
+    )  # fmt: skip
+    data = churn_data(synth_client.engine, synth_client.config)
+    assert any("random" in n and "every customer is scored" in n for n in data.notes)
+    assert len(data.train) < 400 and len(data.score) > 1000

@@ -91,6 +91,8 @@ _NOTES: dict[str, dict[str, str]] = {
         "label": "label: {definition}",
         "by_customer": "split by time and by customer: about {share} of customers are test "
         "customers (a seeded hash of the id) and never appear in the training frame",
+        "sample": "a large client: the model learns and is tested on a random {share} of the "
+        "eligible customers (by pseudonym); every customer is scored",
     },
     "id": {
         "data_end": "data berakhir pada {actual}, sebelum {end} yang dikonfigurasi: tanggal "
@@ -98,6 +100,8 @@ _NOTES: dict[str, dict[str, str]] = {
         "label": "label: {definition}",
         "by_customer": "dibagi menurut waktu dan menurut pelanggan: sekitar {share} pelanggan "
         "menjadi pelanggan uji (hash id dengan seed) dan tidak pernah muncul di data latih",
+        "sample": "klien besar: model belajar dan diuji pada sampel acak {share} dari pelanggan "
+        "yang memenuhi syarat (menurut pseudonim); semua pelanggan diberi skor",
     },
 }
 
@@ -133,6 +137,9 @@ def churn_data(engine: Engine, config: Config) -> ChurnData:
     train = training_frame(engine, as_of=split.train_as_of, config=config, data_end=end)
     test = training_frame(engine, as_of=split.test_as_of, config=config, data_end=end)
     notes.append(words["label"].format(definition=train.attrs["definition"]))
+    share = min(train.attrs["sample_fraction"], test.attrs["sample_fraction"])
+    if share < 1:
+        notes.append(words["sample"].format(share=f"{share:.0%}"))
     if spec.by_customer:
         train = _side(train, test_side=False, spec=spec, seed=config.seed)
         test = _side(test, test_side=True, spec=spec, seed=config.seed)

@@ -373,6 +373,11 @@ def check_classes(y: object, *, where: str) -> tuple[int, int]:
     return churners, stayers
 
 
+#: Eligible customers above which the training and test frames keep a random sample (see
+#: :func:`training_frame`).
+TRAIN_CUSTOMERS_MAX = 2_000_000
+
+
 def training_frame(
     engine: Engine,
     *,
@@ -384,6 +389,7 @@ def training_frame(
     lookback_days: int | None = None,
     data_end: dt.date | str | None = None,
     require_both: bool = True,
+    max_customers: int | None = TRAIN_CUSTOMERS_MAX,
 ) -> pd.DataFrame:
     """Features as of a cut-off joined with the churn label of its horizon.
 
@@ -396,6 +402,12 @@ def training_frame(
     require_both
         Raise :class:`ChurnDataError` when the window has no churner (or no one stayed),
         naming the window and the counts.
+    max_customers
+        Above this many eligible customers only a random sample of about this many is kept
+        (by pseudonym, :func:`journeylib.sql.pseudonym_sample`): the model learns from a
+        sample anyway (``churn.sample_size``) and the held-out metrics need no more, while
+        the features of every customer of a 10M-customer client at two cut-offs take 10 GB.
+        ``None`` keeps everyone. ``attrs["sample_fraction"]`` is the share kept.
 
     Returns
     -------
@@ -423,15 +435,26 @@ def training_frame(
             where=f"churn window {labels.attrs['window']} ({_describe(opt)}; "
             f"{len(labels)} eligible)",
         )
-    feats = customer_features(engine, as_of=labels.attrs["as_of"], config=config)
-    out = feats.merge(labels[["customer_id", LABEL]], on="customer_id", how="inner")
-    out = out.sort_values("customer_id", ignore_index=True)
+    fraction = 1.0
+    if max_customers is not None and len(labels) > max_customers:
+        fraction = max_customers / len(labels)
+    feats = customer_features(engine, as_of=labels.attrs["as_of"], config=config, fraction=fraction)
+    out = _sorted(feats.merge(labels[["customer_id", LABEL]], on="customer_id", how="inner"))
     out.attrs = {
         **labels.attrs,
         "definition": _describe(opt, report_language(config)),
         "features_as_of": feats.attrs["as_of"],
+        "sample_fraction": fraction,
     }
     return out
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` by customer_id (an inner merge keeps the sorted feature table's order: then no
+    copy is made, which at 10M customers is 4 GB)."""
+    if df["customer_id"].is_monotonic_increasing:
+        return df.reset_index(drop=True)
+    return df.sort_values("customer_id", ignore_index=True)
 
 
 def scoring_frame(
@@ -462,9 +485,10 @@ def scoring_frame(
         config=config,
     )
     feats = customer_features(engine, as_of=as_of, config=config)
-    out = feats.merge(ids, on="customer_id", how="inner").sort_values("customer_id")
-    out = out.reset_index(drop=True)
-    out.attrs = {"as_of": feats.attrs["as_of"]}
+    day = feats.attrs["as_of"]
+    out = _sorted(feats.merge(ids, on="customer_id", how="inner"))
+    del feats
+    out.attrs = {"as_of": day}
     return out
 
 

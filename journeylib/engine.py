@@ -172,8 +172,19 @@ CACHE_DIR = "_cache"
 _KEPT_FILES = 8
 
 
+#: The processed tables a kept result depends on unless told otherwise: the canonical tables
+#: and the catalogue (not the tables notebooks write beside them, such as the persona
+#: assignments, which change during a run).
+KEPT_TABLES = ("customers", "events", "orders", "feedback", "products")
+
+
 def kept(
-    engine: Engine, name: str, key: object, compute: Callable[[], pd.DataFrame]
+    engine: Engine,
+    name: str,
+    key: object,
+    compute: Callable[[], pd.DataFrame],
+    *,
+    tables: Sequence[str] = KEPT_TABLES,
 ) -> pd.DataFrame:
     """``compute()``, kept per processed folder so that later calls with the same ``key`` (and
     later notebooks of the run) read it instead of computing it again.
@@ -182,11 +193,12 @@ def kept(
     :class:`DuckDBEngine` over a processed folder with no frame registered in it (a registered
     frame may stand in for a file). The hash covers ``repr(key)``, which must name everything
     the result depends on besides the folder's tables, and the path, size and modification time
-    of every Parquet file of the folder: a new ingest or any changed file gives a new hash.
+    of every Parquet file of the ``tables`` it reads (a file or a folder each) and of ingest's
+    manifest: a new ingest or any changed file gives a new hash.
     Attributes (``attrs``) are kept with the table. A read-only folder keeps nothing; a damaged
     kept file is computed again. At most :data:`_KEPT_FILES` results per name are kept.
     """
-    path = _kept_path(engine, name, key)
+    path = _kept_path(engine, name, key, tables)
     if path is not None and path.is_file():
         try:
             # converted column by column, each freed as it goes: the table is held about once
@@ -205,19 +217,21 @@ def kept(
     return df
 
 
-def _kept_path(engine: Engine, name: str, key: object) -> Path | None:
+def _kept_path(engine: Engine, name: str, key: object, tables: Sequence[str]) -> Path | None:
     import hashlib
 
     folder = getattr(engine, "processed_dir", None)
     if not isinstance(engine, DuckDBEngine) or folder is None or engine.registered:
         return None
     parts = [name, repr(key)]
-    for path in sorted(folder.rglob("*.parquet")):
-        rel = path.relative_to(folder)
-        if rel.parts[0] == CACHE_DIR:
-            continue
-        stat = path.stat()
-        parts.append(f"{rel.as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
+    for table in tables:
+        file, part_folder = folder / f"{table}.parquet", folder / table
+        files = [file] if file.is_file() else sorted(part_folder.rglob("*.parquet"))
+        if not files:
+            parts.append(f"{table}: none")
+        for path in files:
+            stat = path.stat()
+            parts.append(f"{path.relative_to(folder).as_posix()}:{stat.st_size}:{stat.st_mtime_ns}")
     manifest = folder / "_manifest.json"
     if manifest.is_file():
         stat = manifest.stat()

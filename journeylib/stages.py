@@ -282,6 +282,7 @@ def customer_stages(
         "customer_stages",
         (model, str(as_of)),
         lambda: _customer_stages(engine, model, as_of, table),
+        tables=("events", "orders", "feedback"),
     )
 
 

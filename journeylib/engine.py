@@ -346,7 +346,12 @@ def query_per_customer(
         log.info(
             "per-customer query in %d passes of about %d events", len(ranges), events // len(ranges)
         )
-        table = pa.concat_tables([pq.read_table(path) for path in paths])
+        parts = [pq.read_table(path) for path in paths]
+    # DuckDB marks a column NOT NULL where a pass's condition proves it (customer_id in a range
+    # that holds no one): the parts differ only in that, so all are read as nullable
+    schema = pa.schema([f.with_nullable(True) for f in parts[0].schema], parts[0].schema.metadata)
+    table = pa.concat_tables([part.cast(schema) for part in parts])
+    del parts
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     pa.default_memory_pool().release_unused()  # the freed Arrow buffers back to the system
     return df

@@ -718,3 +718,17 @@ def test_query_per_customer_narrows_the_named_tables_per_pass_but_never_a_regist
     out = query_per_customer(eng, sql, events=1000, pass_events=250, tables=["t"])
     assert out["seen"].tolist() == [256] * 256  # a frame stands in: one query
     assert int(eng.scalar("SELECT COUNT(*) FROM t")) == 256
+
+
+def test_a_pseudonym_sample_in_passes_is_the_full_table_below_the_bound(synth_client, synth_feats):
+    c = synth_client
+    events = int(c.engine.scalar("SELECT COUNT(*) FROM events"))
+    # 30% of the customers in passes: some passes hold none of them (ranges above the bound)
+    part = F.customer_features(
+        c.engine, as_of=c.config.effective_as_of, config=c.config, fraction=0.3,
+        pass_events=events // 20,
+    )  # fmt: skip
+    bound = f"{round(0.3 * 16**4):04x}"
+    expected = synth_feats[synth_feats["customer_id"].str[:4] < bound].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, expected, check_exact=True)
+    assert 0.2 < len(part) / len(synth_feats) < 0.4

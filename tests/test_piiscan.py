@@ -327,3 +327,31 @@ def test_csv_with_multiline_cells_counts_lines(tmp_path: Path) -> None:
     )
     # header on line 1, the first comment spans lines 2-3, the address is on line 4
     assert [(f.line, f.kind) for f in scan_report(tmp_path)] == [(4, "email")]
+
+
+def test_timestamps_with_utc_offsets_skip_the_exact_patterns_and_lose_nothing(
+    tmp_path: Path,
+) -> None:
+    """Timestamp cells ("+07:00", "+0800") look like a phone number's start to the prefilter;
+    whole ISO timestamps are left out of the exact patterns, and the text scan of the same
+    file (which checks everything) finds the same: the phone and the address, nothing else."""
+    from journeylib.piiscan import _id_index, _scan_csv, _scan_text_file
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame(
+        {
+            "ts": [
+                "2025-06-30 08:15:00+07:00",
+                "2025-06-08T01:02:03.123456Z",
+                "2025-01-31 10:00:00+0800",
+                "2025-01-31 10:00+08",
+            ],
+            "note": ["at 2025-06-30 08:15:00+07:00 call +62 822-6147-4435", "ok", "", "x"],
+            "who": ["", "", "siti@example.co.id", ""],
+        }
+    ).to_csv(path, index=False)
+    index = _id_index(["CUST-0042"], 4)
+    fast = _scan_csv(path, index, ())
+    assert fast is not None
+    assert sorted(fast) == sorted(_scan_text_file(path, index, ()))
+    assert sorted((line, kind) for line, kind, _ in fast) == [(2, "phone"), (4, "email")]

@@ -212,3 +212,12 @@ def test_the_fitted_model_works_with_scikit_learns_inspection_tools(fitted):
     ranked = [model.features_[i] for i in np.argsort(-imp.importances_mean)]
     assert ranked[:2] == ["x1", "plan"]
     assert abs(imp.importances_mean[model.features_.index("x2")]) < 0.01
+
+
+def test_predictions_in_slices_equal_one_call(fitted, monkeypatch):
+    # a slice's categories may be a subset of the whole's (plan "trial" absent from a slice)
+    model, X, _ = fitted
+    whole = model.estimator_.predict_proba(model._prepared(X))  # one call, no slicing
+    monkeypatch.setattr(ChurnModel, "PREDICT_ROWS", 7)
+    np.testing.assert_array_equal(model.predict_proba(X), whole)
+    np.testing.assert_array_equal(model.predict_proba(X.iloc[:5]), whole[:5])

@@ -302,10 +302,11 @@ def query_per_customer(
     it once per range of :func:`journeylib.sql.pseudonym_ranges` (consecutive in sort order, so
     the stacked rows stay sorted): each pass aggregates a part of the events within
     ``memory_limit``, where one query over every event spills or overruns it (10M customers:
-    out of memory in the customer feature table). The parts are kept as Arrow and converted to
-    pandas once, column by column, freeing each as it goes, so the result is held about once,
-    not twice. Other engines (Spark spreads one query over a cluster), and tables registered
-    from frames, run the query once over everyone.
+    out of memory in the customer feature table). DuckDB writes each pass to Parquet in a
+    temporary folder (in ``temp_dir`` when set); the parts are read back and converted to pandas
+    once, column by column, freeing each as it goes, so the result is held about once, not
+    twice. Other engines (Spark spreads one query over a cluster), and tables registered from
+    frames, run the query once over everyone.
     """
     sql = select if callable(select) else (lambda _where: select)
     if not callable(select) and not tables:

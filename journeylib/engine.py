@@ -281,7 +281,7 @@ def query_per_customer(
     engine: Engine,
     select: str | Callable[[str], str],
     *,
-    events: int,
+    events: int | None = None,
     pass_events: int | None = None,
     tables: Sequence[str] = (),
 ) -> pd.DataFrame:
@@ -297,7 +297,8 @@ def query_per_customer(
     views of the same names narrow the folder's tables), so a query whose every aggregate is
     per customer runs in passes unchanged.
 
-    ``events`` is the number of events it reads; above ``pass_events`` (default
+    ``events`` is the number of events it reads (``None``: the rows of the ``events`` table,
+    counted on DuckDB only, where passes run); above ``pass_events`` (default
     :data:`CUSTOMER_PASS_EVENTS`) per pass, a :class:`DuckDBEngine` over a processed folder runs
     it once per range of :func:`journeylib.sql.pseudonym_ranges` (consecutive in sort order, so
     the stacked rows stay sorted): each pass aggregates a part of the events within
@@ -311,6 +312,9 @@ def query_per_customer(
     sql = select if callable(select) else (lambda _where: select)
     if not callable(select) and not tables:
         raise ValueError("query_per_customer: give select(where), or the SQL and its tables")
+    if events is None:
+        counted = isinstance(engine, DuckDBEngine) and "events" in engine.tables()
+        events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
     ranges = pseudonym_ranges(-(-events // (pass_events or CUSTOMER_PASS_EVENTS)))
     narrow = [t for t in tables if t in engine.tables()]
     if (

@@ -301,8 +301,7 @@ def _customer_stages(
     )
     # every aggregate is per customer: above CUSTOMER_PASS_EVENTS events it runs in passes over
     # ranges of customers (10M customers: one query sorted 240M events for its windows)
-    counted = table == "events" and engine.name == "duckdb"
-    events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    events = None if table == "events" else 0  # None: query_per_customer counts them
     sql = f"""
         WITH runs AS ({_runs_sql(model, cutoff, table)}),
         per_run AS (
@@ -426,8 +425,7 @@ def stage_transitions(
     model = model or StageModel()
     engine = as_engine(events)
     cutoff = end_of_day(as_of)
-    counted = table == "events" and engine.name == "duckdb"
-    events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    events = None if table == "events" else 0  # None: query_per_customer counts them
     sql = f"""
         WITH runs AS ({_runs_sql(model, cutoff, table)}),
         moves AS (

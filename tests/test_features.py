@@ -700,6 +700,64 @@ def test_the_table_is_kept_per_processed_folder_and_cut_off(synth_client, tmp_pa
     assert computed == [1] * 5
 
 
+def test_a_result_asked_for_at_once_is_computed_once(tmp_path):
+    """Notebooks running at once (report.workers) ask for the same kept table: the first
+    computes it while the other waits, then reads it."""
+    import threading
+    import time
+
+    from journeylib.engine import DuckDBEngine, kept
+
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    pd.DataFrame(
+        {"customer_id": ["a", "b"], "ts": pd.to_datetime(["2025-01-01"] * 2, utc=True)}
+    ).to_parquet(folder / "events.parquet")
+    calls, results = [], []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.5)  # the other thread asks meanwhile
+        return pd.DataFrame({"customer_id": ["a", "b"], "n": [1, 2]})
+
+    def ask():  # each in its own engine, as in two notebooks
+        results.append(kept(DuckDBEngine(folder), "demo", ("k",), compute, tables=("events",)))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]
+    assert len(results) == 2
+    pd.testing.assert_frame_equal(results[0], results[1])
+    assert results[0]["n"].tolist() == [1, 2]
+
+
+def test_engines_run_without_partitioned_execution():
+    """DuckDB's partitioned_execution splits an aggregate over the sorted events into branches
+    that each read the whole file under a filter (21 branches and 14x the time at 10M
+    customers, benchmarks/README.md; it needs about 20M rows to appear, too many for a unit
+    test): every engine turns it off, keeping optimizers already off and skipping names this
+    DuckDB does not have."""
+    import duckdb
+
+    from journeylib.engine import DuckDBEngine, _disable_optimizers
+
+    con = duckdb.connect()
+    known = {r[0] for r in con.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
+    con.execute("SET disabled_optimizers = 'top_n'")
+    _disable_optimizers(con, ["partitioned_execution", "no_such_optimizer"])
+    setting = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    expected = {"top_n"} | ({"partitioned_execution"} & known)
+    assert set(setting.split(",")) == expected
+    if "partitioned_execution" in known:
+        eng = DuckDBEngine(None)
+        assert (
+            eng.scalar("SELECT current_setting('disabled_optimizers')") == "partitioned_execution"
+        )
+
+
 def test_query_per_customer_narrows_the_named_tables_per_pass_but_never_a_registered_frame():
     from journeylib.engine import DuckDBEngine, query_per_customer
 

@@ -877,6 +877,14 @@ class ReportSpec(_Model):
     cell_timeout_seconds: int | None = Field(
         default=1800, ge=10, description="a notebook cell running longer fails the run; null: none"
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="notebooks run at once, each in its own process, once the notebooks it "
+        "reads have finished (1: one after another); each holds its own kernel and DuckDB "
+        "memory_limit",
+    )
     pii_scan: bool = Field(
         default=True,
         description="scan the report for e-mail addresses, phone numbers and raw customer ids "

@@ -670,6 +670,97 @@ def _execute(
             lg.removeFilter(noise)
 
 
+def notebook_needs(nb_dir: Path, names: Sequence[str]) -> dict[str, list[str]]:
+    """For each notebook of a run, the notebooks of the run that must finish before it starts.
+
+    A notebook declares what it reads from earlier notebooks in its metadata,
+    ``{"journey": {"after": ["30_personas"]}}`` (``[]``: only the processed tables). A notebook
+    that declares nothing (a client's own notebook) waits for every notebook before it in the
+    pipeline, as in a sequential run. Only earlier notebooks count, so the pipeline order
+    stays a valid order; a named notebook that is not in the run is not waited for (its
+    outputs of an earlier run are read, as when the run had only this notebook).
+    """
+    needs: dict[str, list[str]] = {}
+    for i, name in enumerate(names):
+        meta = nbformat.read(str(nb_dir / f"{name}.ipynb"), as_version=4).metadata
+        after = meta.get("journey", {}).get("after")
+        before = list(names[:i])
+        needs[name] = before if after is None else [n for n in before if n in set(after)]
+    return needs
+
+
+def _execute_all(
+    jobs: dict[str, tuple[Any, ...]],
+    needs: dict[str, list[str]],
+    workers: int,
+    runs: list[NotebookRun],
+    progress: _TeeProgress,
+) -> list[tuple[BaseException | None, float | None]]:
+    """Execute the notebooks (``jobs``: name -> :func:`_execute` arguments), at most ``workers``
+    at once, each once the notebooks it ``needs`` have succeeded; records status and seconds
+    in ``runs``. Returns (exception or None, seconds) per notebook in run order; after a
+    failure no further notebook starts (those running finish), and the rest stay skipped.
+
+    One worker runs the notebooks in this process in pipeline order. More run each notebook
+    in a worker process (papermill and its kernel client are not thread-safe), the ready
+    notebook first in pipeline order: a notebook that reads only the processed tables
+    (attribution) runs beside a long one (stages, churn) and uses the second core through
+    their single-threaded steps.
+    """
+    names = list(jobs)
+    total = len(names)
+    index = {name: i for i, name in enumerate(names, start=1)}
+    by_name = {r.name: r for r in runs}
+    outcomes: dict[str, tuple[BaseException | None, float | None]] = {}
+
+    def record(name: str, exc: BaseException | None, seconds: float) -> None:
+        nb_run = by_name[name]
+        nb_run.status = "ok" if exc is None else "failed"
+        nb_run.seconds = round(seconds, 2)
+        executed = jobs[name][1]
+        nb_run.executed = f"notebooks/{name}.ipynb" if exc is None or executed.exists() else None
+        progress.finish(index[name], total, name, nb_run.seconds, exc is None)
+        outcomes[name] = (exc, nb_run.seconds)
+
+    if workers <= 1 or total <= 1:
+        for name in names:
+            progress.start(index[name], total, name)
+            t0 = time.perf_counter()
+            try:
+                _execute(*jobs[name])
+            except Exception as exc:  # noqa: BLE001 - reported by the caller
+                record(name, exc, time.perf_counter() - t0)
+                break
+            record(name, None, time.perf_counter() - t0)
+        return [outcomes.get(n, (None, None)) for n in names]
+
+    import concurrent.futures as cf
+    import multiprocessing
+
+    waiting = list(names)
+    running: dict[cf.Future[None], tuple[str, float]] = {}
+    stop = False
+    # spawn, not fork: the runner holds threads (DuckDB) that a fork would copy mid-state
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
+        while waiting or running:
+            done_ok = {n for n, (exc, _) in outcomes.items() if exc is None}
+            ready = [] if stop else [n for n in waiting if set(needs[n]) <= done_ok]
+            for name in ready[: max(0, workers - len(running))]:
+                waiting.remove(name)
+                progress.start(index[name], total, name)
+                running[pool.submit(_execute, *jobs[name])] = (name, time.perf_counter())
+            if not running:
+                break
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                name, t0 = running.pop(future)
+                exc = future.exception()
+                record(name, exc, time.perf_counter() - t0)
+                stop = stop or exc is not None
+    return [outcomes.get(n, (None, None)) for n in names]
+
+
 def run(
     config_path: str | Path,
     *,
@@ -851,42 +942,36 @@ def _run(
         raise
 
     cwd = project_root()
-    total = len(names)
     with atomic_directory(run_dir) as staging:
         (staging / "notebooks").mkdir()
         run_log.move_to(staging / "logs" / RUN_LOG)
-        for i, (name, nb_run) in enumerate(zip(names, runs, strict=True), start=1):
-            executed = staging / "notebooks" / f"{name}.ipynb"
-            parameters = {**params_common, "output_dir": str(staging / "outputs" / name)}
-            progress.start(i, total, name)
-            t0 = time.perf_counter()
-            try:
-                _execute(
-                    nb_dir / f"{name}.ipynb",
-                    executed,
-                    parameters,
-                    cwd,
-                    staging / "logs" / f"{name}.kernel.log",
-                    timeout,
-                    config.report.language,
-                )
-            except Exception as exc:
-                nb_run.status = "failed"
-                nb_run.seconds = round(time.perf_counter() - t0, 2)
-                nb_run.executed = f"notebooks/{name}.ipynb" if executed.exists() else None
-                progress.finish(i, total, name, nb_run.seconds, False)
-                source = nb_dir / f"{name}.ipynb"
-                details = {"executed": executed, "timeout": timeout}
-                failure = _failure(name, exc, source, failed_dir, **details)
-                failed("notebook", str(failure), failed_notebook=name)
-                if _keep_failed(staging, reports_dir, run_id, snapshot(), run_log) is None:
-                    failure = _failure(name, exc, source, None, **details)
-                _update_history(reports_dir, config)
-                raise failure from exc
-            nb_run.status = "ok"
-            nb_run.seconds = round(time.perf_counter() - t0, 2)
-            nb_run.executed = f"notebooks/{name}.ipynb"
-            progress.finish(i, total, name, nb_run.seconds, True)
+        jobs = {
+            name: (
+                nb_dir / f"{name}.ipynb",
+                staging / "notebooks" / f"{name}.ipynb",
+                {**params_common, "output_dir": str(staging / "outputs" / name)},
+                cwd,
+                staging / "logs" / f"{name}.kernel.log",
+                timeout,
+                config.report.language,
+            )
+            for name in names
+        }
+        outcomes = _execute_all(
+            jobs, notebook_needs(nb_dir, names), config.report.workers, runs, progress
+        )
+        for nb_run, (exc, _seconds) in zip(runs, outcomes, strict=True):
+            if exc is None:
+                continue
+            name = nb_run.name
+            source, executed = jobs[name][0], jobs[name][1]
+            details = {"executed": executed, "timeout": timeout}
+            failure = _failure(name, exc, source, failed_dir, **details)
+            failed("notebook", str(failure), failed_notebook=name)
+            if _keep_failed(staging, reports_dir, run_id, snapshot(), run_log) is None:
+                failure = _failure(name, exc, source, None, **details)
+            _update_history(reports_dir, config)
+            raise failure from exc
 
         progress.step("rendering HTML")
         _render_pages(config, staging, runs, run_id, as_of_date, version)

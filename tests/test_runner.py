@@ -603,3 +603,116 @@ def test_scheduler_examples_are_valid(repo_root: Path) -> None:
     parsed = build_parser().parse_args(args)
     assert (parsed.command, parsed.as_of, parsed.run_id) == ("run", "2025-06-29", "20250630")
     assert parsed.log_lines
+
+
+# ---- notebooks at once (report.workers) -----------------------------------------------------------
+
+
+def declare_after(folder: Path, name: str, after: list[str]) -> None:
+    import nbformat
+
+    nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+    nb.metadata["journey"] = {"after": after}
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def test_notebook_needs_follow_the_declarations_and_wait_for_everything_otherwise(
+    tmp_path: Path,
+) -> None:
+    from journeylib.runner import notebook_needs
+
+    for name in ("00_a", "10_b", "20_c", "30_d", "40_e"):
+        write_notebook(tmp_path, name, "pass")
+    declare_after(tmp_path, "00_a", [])
+    declare_after(tmp_path, "10_b", [])
+    declare_after(tmp_path, "20_c", ["00_a", "40_e", "99_gone"])  # a later one never counts
+    # 30_d declares nothing: it waits for everything before it, as in a sequential run
+    declare_after(tmp_path, "40_e", ["10_b"])
+    names = ["00_a", "10_b", "20_c", "30_d", "40_e"]
+    assert notebook_needs(tmp_path, names) == {
+        "00_a": [],
+        "10_b": [],
+        "20_c": ["00_a"],
+        "30_d": ["00_a", "10_b", "20_c"],
+        "40_e": ["10_b"],
+    }
+    # a run of some of them waits only for those in the run
+    assert notebook_needs(tmp_path, ["20_c", "40_e"]) == {"20_c": [], "40_e": []}
+
+
+MARK = """import json, pathlib, time
+marks = pathlib.Path({marks!r})
+def mark(what):
+    (marks / f"{name}.{{what}}").write_text(json.dumps(time.time()))
+mark("start")
+seen = sorted(p.name for p in marks.glob("*.end"))
+(marks / "{name}.seen").write_text(json.dumps(seen))
+time.sleep({sleep})
+{extra}
+mark("end")"""
+
+
+def marking_notebooks(root: Path, fail: str | None = None) -> tuple[Path, Path]:
+    """00_a and 10_b read only the data, 20_c reads 00_a's, 30_d declares nothing."""
+    nbs, marks = root / "notebooks", root / "marks"
+    marks.mkdir(parents=True)
+    for name, sleep, after in (
+        ("00_a", 3, []),
+        ("10_b", 3, []),
+        ("20_c", 0, ["00_a"]),
+        ("30_d", 0, None),
+    ):
+        extra = 'raise RuntimeError("deliberate fixture failure")' if name == fail else ""
+        code = MARK.format(marks=str(marks), name=name, sleep=sleep, extra=extra)
+        write_notebook(nbs, name, code)
+        if after is not None:
+            declare_after(nbs, name, after)
+    return nbs, marks
+
+
+def read_marks(marks: Path) -> dict[str, object]:
+    return {p.name: json.loads(p.read_text()) for p in marks.iterdir()}
+
+
+@pytest.mark.slow
+def test_workers_run_independent_notebooks_at_once_and_the_others_after_what_they_read(
+    tmp_path: Path,
+) -> None:
+    config = write_project(tmp_path)
+    config.write_text(
+        config.read_text().replace("primary_color", "workers: 2, primary_color"), "utf-8"
+    )
+    assert load_config(config).report.workers == 2
+    nbs, marks = marking_notebooks(tmp_path)
+    result = run(config, notebooks_dir=nbs, run_id="both")
+    assert result.ok and [n.status for n in result.notebooks] == ["ok"] * 4
+    m = read_marks(marks)
+    # 00_a and 10_b (3 s each) ran at the same time
+    assert m["10_b.start"] < m["00_a.end"] and m["00_a.start"] < m["10_b.end"]
+    # 20_c started once 00_a had finished; 30_d once all three had
+    assert m["20_c.start"] >= m["00_a.end"] and "00_a.end" in m["20_c.seen"]
+    assert m["30_d.seen"] == ["00_a.end", "10_b.end", "20_c.end"]
+    # the record and the contents page keep pipeline order
+    record = json.loads((result.run_dir / "run.json").read_text("utf-8"))
+    assert [n["name"] for n in record["notebooks"]] == ["00_a", "10_b", "20_c", "30_d"]
+    assert all((result.run_dir / f"{n}.html").is_file() for n in ("00_a", "20_c", "30_d"))
+
+
+@pytest.mark.slow
+def test_a_failure_with_workers_starts_nothing_more_and_publishes_nothing(tmp_path: Path) -> None:
+    config = write_project(tmp_path)
+    config.write_text(
+        config.read_text().replace("primary_color", "workers: 2, primary_color"), "utf-8"
+    )
+    nbs, marks = marking_notebooks(tmp_path, fail="00_a")
+    with pytest.raises(NotebookFailed) as err:
+        run(config, notebooks_dir=nbs, run_id="broken")
+    assert err.value.notebook == "00_a" and err.value.ename == "RuntimeError"
+    assert err.value.cell == 4
+    m = read_marks(marks)
+    assert "10_b.end" in m  # already running: it finished
+    assert "20_c.start" not in m and "30_d.start" not in m  # never started
+    reports = tmp_path / "reports" / "tiny"
+    assert not (reports / "broken").exists() and staging_leftovers(reports) == []
+    record = json.loads((reports / "_failed" / "broken" / "run.json").read_text("utf-8"))
+    assert [n["status"] for n in record["notebooks"]] == ["failed", "ok", "skipped", "skipped"]

@@ -127,6 +127,9 @@ def end_to_end(ctx: Context) -> dict:
     doc = yaml.safe_load(datasets.write_config(ctx.customers).read_text())
     scratch = Path(tempfile.mkdtemp(prefix=".e2e-", dir=ctx.dataset_dir))
     doc["output"]["processed_dir"] = str(scratch / "processed")
+    if ctx.workers:
+        doc["report"]["workers"] = ctx.workers
+    ctx.info["workers"] = doc["report"].get("workers", 1)
     config = scratch / "e2e.yaml"
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
     os.environ.pop("JOURNEY_ID_KEY", None)  # the demo key, as the demo config allows

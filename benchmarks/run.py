@@ -105,7 +105,13 @@ def _events_in(n: int) -> int | None:
 
 
 def run_child(
-    stage: Stage, n: int, *, threads: int | None, timeout: float, max_rss_gb: float
+    stage: Stage,
+    n: int,
+    *,
+    threads: int | None,
+    timeout: float,
+    max_rss_gb: float,
+    workers: int | None = None,
 ) -> dict:
     """Run one stage in a fresh process; its own peak RSS comes from wait4's rusage."""
     python = interpreter(stage)
@@ -117,6 +123,8 @@ def run_child(
            "--customers", str(n), "--result", str(out)]  # fmt: skip
     if threads:
         cmd += ["--threads", str(threads)]
+    if workers:
+        cmd += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "RETENTIONEERING_NO_TRACK": "1"}
     digest = _source_digest()
     load_before = os.getloadavg()[0]
@@ -174,7 +182,12 @@ def run_child(
 
 def child_main(args: argparse.Namespace) -> int:
     stage = REGISTRY[args.child]
-    ctx = Context(args.customers, datasets.dataset_dir(args.customers), threads=args.threads)
+    ctx = Context(
+        args.customers,
+        datasets.dataset_dir(args.customers),
+        threads=args.threads,
+        workers=args.workers,
+    )
     result: dict = {"rss_start_mb": _rss_mb()}
     try:
         out = stage.fn(ctx)
@@ -231,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", default="", help="comparison tools, e.g. retentioneering")
     p.add_argument("--repeat", type=int, default=1, help="runs per stage (each recorded)")
     p.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="end_to_end: notebooks at once (report.workers; default 1)")  # fmt: skip
     p.add_argument("--timeout", type=float, default=1800, help="seconds per stage run")
     p.add_argument("--max-rss-gb", type=float, default=16,
                    help="kill a stage whose resident memory exceeds this (default 16)")  # fmt: skip
@@ -265,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         "git_dirty": bool(_git("status", "--porcelain", "--", "journeylib")),
         "machine": machine,
         "threads": args.threads,
+        "workers": args.workers,
         "note": args.note,
     }
     failures = 0
@@ -279,7 +295,12 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(args.repeat if s.group != "data" else 1):
                 print(f"[{n:,} customers] {s.name} (run {rep + 1}) ...", flush=True)
                 res = run_child(
-                    s, n, threads=args.threads, timeout=args.timeout, max_rss_gb=args.max_rss_gb
+                    s,
+                    n,
+                    threads=args.threads,
+                    timeout=args.timeout,
+                    max_rss_gb=args.max_rss_gb,
+                    workers=args.workers,
                 )
                 line = {
                     **common,

@@ -109,6 +109,7 @@ class Context:
     customers: int
     dataset_dir: Path
     threads: int | None = None
+    workers: int | None = None  # end_to_end: report.workers
     phases: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
 

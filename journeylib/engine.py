@@ -316,6 +316,7 @@ def query_per_customer(
     events: int | None = None,
     pass_events: int | None = None,
     tables: Sequence[str] = (),
+    below: str | None = None,
 ) -> pd.DataFrame:
     """A query whose aggregates are per customer, run in passes over ranges of customer ids.
 
@@ -340,6 +341,10 @@ def query_per_customer(
     once, column by column, freeing each as it goes, so the result is held about once, not
     twice. Other engines (Spark spreads one query over a cluster), and tables registered from
     frames, run the query once over everyone.
+
+    ``below`` is the bound of a :func:`journeylib.sql.pseudonym_sample` the query keeps
+    (``events`` then counts the sample's events): the passes split the sample's range, so each
+    holds a share of it, not one pass all of it and the others none.
     """
     sql = select if callable(select) else (lambda _where: select)
     if not callable(select) and not tables:
@@ -347,7 +352,7 @@ def query_per_customer(
     if events is None:
         counted = isinstance(engine, DuckDBEngine) and "events" in engine.tables()
         events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
-    ranges = pseudonym_ranges(-(-events // (pass_events or CUSTOMER_PASS_EVENTS)))
+    ranges = pseudonym_ranges(-(-events // (pass_events or CUSTOMER_PASS_EVENTS)), below=below)
     narrow = [t for t in tables if t in engine.tables()]
     if (
         len(ranges) == 1

@@ -409,9 +409,14 @@ class _Options:
     sample: str = "TRUE"
 
 
+def _bound(sample: str) -> str:
+    """The hex bound of a :func:`pseudonym_sample` condition (``customer_id < 'bound'``)."""
+    return sample.rsplit("'", 2)[1]
+
+
 def _fraction(sample: str) -> float:
     """The share of customers a :func:`pseudonym_sample` condition keeps."""
-    return int(sample.rsplit("'", 2)[1], 16) / 16**4
+    return int(_bound(sample), 16) / 16**4
 
 
 def _and(*conditions: str) -> str:
@@ -723,6 +728,7 @@ def _table(
         lambda where: _table_sql(replace(opt, where=_and(where, opt.sample)), tables),
         events=events,
         pass_events=pass_events,
+        below=None if opt.sample == "TRUE" else _bound(opt.sample),
     )
     df = _finish(df, opt, tables.categories, tables.browse_categories)
     if stage_model is not None:

@@ -371,20 +371,32 @@ def empty_frame(dtypes: dict[str, Any]) -> pd.DataFrame:
 MAX_RANGES = 16
 
 
-def pseudonym_ranges(passes: int, column: str = "customer_id") -> list[str]:
+def pseudonym_ranges(
+    passes: int, column: str = "customer_id", *, below: str | None = None
+) -> list[str]:
     """SQL conditions on ``column`` splitting lowercase-hex pseudonyms into ``passes``
     consecutive ranges (at most :data:`MAX_RANGES`; at least 1), in sort order.
 
     Every string falls in exactly one range (the first has no lower bound, the last no upper
-    one); pseudonyms, being uniform hex digits, fall evenly. NULL falls in none.
+    one); pseudonyms, being uniform hex digits, fall evenly. NULL falls in none. With ``below``
+    (the hex bound of a :func:`pseudonym_sample`) the ranges split the sample's share, the
+    pseudonyms below it, evenly instead: the last range, still open above, holds no sampled
+    customer beyond the bound.
 
     >>> pseudonym_ranges(2)
     ["customer_id < '8'", "customer_id >= '8'"]
     >>> pseudonym_ranges(1, "o.customer_id")
     ['TRUE']
+    >>> pseudonym_ranges(2, below="4000")
+    ["customer_id < '2000'", "customer_id >= '2000'"]
     """
     passes = max(1, min(MAX_RANGES, passes))
-    bounds = [format(k * 16 // passes, "x") for k in range(1, passes)]
+    if below is None:
+        bounds = [format(k * 16 // passes, "x") for k in range(1, passes)]
+    else:
+        top, width = int(below, 16), len(below)
+        cuts = sorted({k * top // passes for k in range(1, passes)} - {0})
+        bounds = [format(cut, f"0{width}x") for cut in cuts]
     lows = [None, *bounds]
     highs = [*bounds, None]
     out = []

@@ -326,6 +326,33 @@ def test_pseudonym_ranges_cover_every_id_once_in_order():
         con.close()
 
 
+def test_pseudonym_ranges_below_a_sample_bound_split_the_sample_evenly():
+    from journeylib.sql import pseudonym_ranges, pseudonym_sample
+
+    # hand-worked: a quarter of the hex space ('4000' = 16,384 / 65,536) in four passes
+    assert pseudonym_ranges(4, below="4000") == [
+        "customer_id < '1000'",
+        "customer_id >= '1000' AND customer_id < '2000'",
+        "customer_id >= '2000' AND customer_id < '3000'",
+        "customer_id >= '3000'",
+    ]
+    assert pseudonym_ranges(3, below="0002") == ["customer_id < '0001'", "customer_id >= '0001'"]
+    rng = np.random.default_rng(1)
+    ids = [hashlib.sha256(rng.bytes(8)).hexdigest()[:20] for _ in range(4000)]
+    sample = pseudonym_sample(0.3)
+    bound = sample.rsplit("'", 2)[1]
+    con = engine_for(t=pd.DataFrame({"customer_id": ids}))
+    kept = sorted(i for i in ids if i[:4] < bound)
+    parts = [
+        con.query(f"SELECT customer_id FROM t WHERE ({c}) AND ({sample}) ORDER BY 1")
+        for c in pseudonym_ranges(4, below=bound)
+    ]
+    assert pd.concat(parts)["customer_id"].tolist() == kept  # the sample once, in order
+    sizes = [len(p) for p in parts]
+    assert all(abs(n - len(kept) / 4) < 0.2 * len(kept) / 4 for n in sizes), sizes
+    con.close()
+
+
 def test_written_events_hold_pandas_dtypes(client, monkeypatch):
     _small_chunks(monkeypatch, passes=1000)  # 3 passes, each reading the spool
     config = load_config(client)

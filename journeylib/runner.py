@@ -695,11 +695,11 @@ def _execute_all(
     workers: int,
     runs: list[NotebookRun],
     progress: _TeeProgress,
-) -> list[tuple[BaseException | None, float | None]]:
+) -> list[BaseException | None]:
     """Execute the notebooks (``jobs``: name -> :func:`_execute` arguments), at most ``workers``
     at once, each once the notebooks it ``needs`` have succeeded; records status and seconds
-    in ``runs``. Returns (exception or None, seconds) per notebook in run order; after a
-    failure no further notebook starts (those running finish), and the rest stay skipped.
+    in ``runs``. Returns each notebook's exception (None: succeeded or not run) in run order.
+    After a failure no further notebook starts (those running finish); the rest stay skipped.
 
     One worker runs the notebooks in this process in pipeline order. More run each notebook
     in a worker process (papermill and its kernel client are not thread-safe), the ready
@@ -711,7 +711,7 @@ def _execute_all(
     total = len(names)
     index = {name: i for i, name in enumerate(names, start=1)}
     by_name = {r.name: r for r in runs}
-    outcomes: dict[str, tuple[BaseException | None, float | None]] = {}
+    outcomes: dict[str, BaseException | None] = {}
 
     def record(name: str, exc: BaseException | None, seconds: float) -> None:
         nb_run = by_name[name]
@@ -720,7 +720,7 @@ def _execute_all(
         executed = jobs[name][1]
         nb_run.executed = f"notebooks/{name}.ipynb" if exc is None or executed.exists() else None
         progress.finish(index[name], total, name, nb_run.seconds, exc is None)
-        outcomes[name] = (exc, nb_run.seconds)
+        outcomes[name] = exc
 
     if workers <= 1 or total <= 1:
         for name in names:
@@ -732,7 +732,7 @@ def _execute_all(
                 record(name, exc, time.perf_counter() - t0)
                 break
             record(name, None, time.perf_counter() - t0)
-        return [outcomes.get(n, (None, None)) for n in names]
+        return [outcomes.get(n) for n in names]
 
     import concurrent.futures as cf
     import multiprocessing
@@ -744,7 +744,7 @@ def _execute_all(
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
         while waiting or running:
-            done_ok = {n for n, (exc, _) in outcomes.items() if exc is None}
+            done_ok = {n for n, exc in outcomes.items() if exc is None}
             ready = [] if stop else [n for n in waiting if set(needs[n]) <= done_ok]
             for name in ready[: max(0, workers - len(running))]:
                 waiting.remove(name)
@@ -758,7 +758,7 @@ def _execute_all(
                 exc = future.exception()
                 record(name, exc, time.perf_counter() - t0)
                 stop = stop or exc is not None
-    return [outcomes.get(n, (None, None)) for n in names]
+    return [outcomes.get(n) for n in names]
 
 
 def run(
@@ -960,7 +960,7 @@ def _run(
         outcomes = _execute_all(
             jobs, notebook_needs(nb_dir, names), config.report.workers, runs, progress
         )
-        for nb_run, (exc, _seconds) in zip(runs, outcomes, strict=True):
+        for nb_run, exc in zip(runs, outcomes, strict=True):
             if exc is None:
                 continue
             name = nb_run.name

@@ -317,6 +317,7 @@ def query_per_customer(
     pass_events: int | None = None,
     tables: Sequence[str] = (),
     below: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """A query whose aggregates are per customer, run in passes over ranges of customer ids.
 
@@ -344,7 +345,8 @@ def query_per_customer(
 
     ``below`` is the bound of a :func:`journeylib.sql.pseudonym_sample` the query keeps
     (``events`` then counts the sample's events): the passes split the sample's range, so each
-    holds a share of it, not one pass all of it and the others none.
+    holds a share of it, not one pass all of it and the others none. ``params`` are the query's
+    named parameters (``$name``).
     """
     sql = select if callable(select) else (lambda _where: select)
     if not callable(select) and not tables:
@@ -359,7 +361,7 @@ def query_per_customer(
         or not isinstance(engine, DuckDBEngine)
         or (not callable(select) and engine.registered & set(narrow))
     ):
-        return engine.query(sql("TRUE"))
+        return engine.query(sql("TRUE"), params)
     import tempfile
 
     import pyarrow as pa
@@ -373,7 +375,7 @@ def query_per_customer(
         for where, path in zip(ranges, paths, strict=True):
             copy = f"COPY ({sql(where)}) TO {literal(str(path))} (FORMAT parquet)"
             if callable(select):
-                engine._con.execute(copy)
+                engine._con.execute(copy, params or None)
                 continue
             for t in narrow:  # temporary views come first in name resolution
                 engine._con.execute(
@@ -381,7 +383,7 @@ def query_per_customer(
                     f"WHERE {where}"
                 )
             try:
-                engine._con.execute(copy)
+                engine._con.execute(copy, params or None)
             finally:
                 for t in narrow:
                     engine._con.execute(f'DROP VIEW IF EXISTS temp.main."{t}"')

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine
+from journeylib.engine import Engine, as_engine, query_per_customer
 from journeylib.sql import (
     check_choice,
     empty_frame,
@@ -289,8 +289,22 @@ def _step_counts(
         {_window_ctes(anchor, direction)}
         SELECT step, event, COUNT(*) AS customers FROM rel GROUP BY step, event
     """
-    out = engine.query(sql, _params(anchor, steps=steps))
+    out = _per_customer_counts(engine, sql, _params(anchor, steps=steps), table, customer_col)
+    out = out.groupby(["step", "event"], as_index=False)["customers"].sum()
     return out.astype({"step": "int64", "customers": "int64"})
+
+
+def _per_customer_counts(
+    engine: Engine, sql: str, params: dict[str, Any], table: str, customer_col: str
+) -> pd.DataFrame:
+    """A query counting customers' paths, in passes over ranges of customers above 30M events
+    (:func:`journeylib.engine.query_per_customer`: one window over 237M events spilled at 10M
+    customers); the caller adds up the parts. Only the processed ``events`` keyed by
+    ``customer_id`` are split; any other table runs in one query."""
+    passes = table == "events" and customer_col == "customer_id"
+    return query_per_customer(
+        engine, sql, events=None if passes else 0, tables=(table,), params=params
+    )
 
 
 def _can_use_event_seq(
@@ -549,7 +563,8 @@ def sankey_links(
         SELECT step, event AS source, next1 AS target, COUNT(*) AS customers
         FROM rel WHERE step < $steps GROUP BY step, event, next1
     """
-    raw = engine.query(sql, _params(anchor, steps=steps))
+    # rows of several passes may repeat a link: every use below adds up the rows
+    raw = _per_customer_counts(engine, sql, _params(anchor, steps=steps), table, customer_col)
     if raw.empty:
         _warn_no_anchor(anchor, table)
         return empty_frame(

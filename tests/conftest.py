@@ -165,3 +165,21 @@ def spark():  # noqa: ANN201
             pytest.fail(f"JOURNEY_REQUIRE_SPARK=1 but {reason}")
         pytest.skip(reason)
     return _session()
+
+
+@pytest.fixture
+def in_passes(monkeypatch):
+    """``in_passes(events)``: per-customer queries run in passes of about ``events`` events
+    (``engine.CUSTOMER_PASS_EVENTS``); returns the list of pass counts asked for, one per query."""
+    import journeylib.engine as engine_module
+
+    def setup(events: int) -> list[int]:
+        monkeypatch.setattr(engine_module, "CUSTOMER_PASS_EVENTS", events)
+        calls: list[int] = []
+        real = engine_module.pseudonym_ranges
+        monkeypatch.setattr(
+            engine_module, "pseudonym_ranges", lambda n, **k: calls.append(n) or real(n, **k)
+        )
+        return calls
+
+    return setup

@@ -153,21 +153,14 @@ def test_incident_loop_pair_is_top_inside_the_window(synth_client):
     assert pair.loc[in_window, "loops"].sum() > 2 * pair.loc[~in_window, "loops"].sum()
 
 
-def test_loops_in_passes_over_customer_ranges_add_up_to_one_query(synth_client, monkeypatch):
+def test_loops_in_passes_over_customer_ranges_add_up_to_one_query(synth_client, in_passes):
     """Above 30M events the loop windows run per range of customers; the counts (occurrences,
     distinct customers and sessions, each one customer's) add up to the one-query table."""
-    import journeylib.engine as engine_module
     from journeylib.engine import DuckDBEngine
 
     engine = DuckDBEngine(synth_client.config.processed_dir)
     one = friction.loops(engine, by="day", min_loops=2)
-    events = int(engine.scalar("SELECT COUNT(*) FROM events"))
-    monkeypatch.setattr(engine_module, "CUSTOMER_PASS_EVENTS", events // 5)
-    calls = []
-    real = engine_module.pseudonym_ranges
-    monkeypatch.setattr(
-        engine_module, "pseudonym_ranges", lambda n, **k: calls.append(n) or real(n, **k)
-    )
+    calls = in_passes(int(engine.scalar("SELECT COUNT(*) FROM events")) // 5)
     parts = friction.loops(engine, by="day", min_loops=2)
     assert calls and calls[0] >= 5  # it ran in five passes or more
     pd.testing.assert_frame_equal(parts, one, check_exact=True)

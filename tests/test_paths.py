@@ -302,3 +302,28 @@ def test_step_matrix_fast_path_equals_general_sql(synth_client):
     ev = ev.sort_values(["customer_id", "ts", "event"], kind="stable")
     expected = ev.groupby("customer_id").cumcount() + 1
     assert (ev["event_seq"].to_numpy() == expected.to_numpy()).all()
+
+
+def test_sankey_and_step_matrix_in_passes_over_customer_ranges_equal_one_query(
+    synth_client, in_passes
+):
+    """Above 30M events the path windows run per range of customers: the links and the step
+    counts (customers, one path each) add up to exactly the one-query tables."""
+    from journeylib.engine import DuckDBEngine
+
+    engine = DuckDBEngine(synth_client.config.processed_dir)
+    kwargs = [
+        {"steps": 5},
+        {"steps": 4, "anchor": "purchase", "direction": "backward"},
+    ]
+    one = [paths.sankey_links(engine, **k) for k in kwargs]
+    # collapse_repeats: the general path numbering, not the ingest's event_seq shortcut
+    matrix = paths.step_matrix(engine, steps=6, collapse_repeats=True)
+    calls = in_passes(int(engine.scalar("SELECT COUNT(*) FROM events")) // 4)
+    for k, expected in zip(kwargs, one, strict=True):
+        pd.testing.assert_frame_equal(paths.sankey_links(engine, **k), expected, check_exact=True)
+    pd.testing.assert_frame_equal(
+        paths.step_matrix(engine, steps=6, collapse_repeats=True), matrix, check_exact=True
+    )
+    assert len(calls) == 3 and min(calls) >= 4  # every one in four passes or more
+    assert one[0]["customers"].sum() > 1000 and (one[1]["step"] > 1).any()

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine, query_per_customer
-from journeylib.paths import _check_steps, _path_ctes
+from journeylib.engine import Engine, as_engine
+from journeylib.paths import _check_steps, _path_ctes, _per_customer_counts
 from journeylib.sql import check_choice, date_trunc, quote, require_columns
 
 if TYPE_CHECKING:
@@ -144,10 +144,8 @@ def loops(
         FROM trip
         GROUP BY 1, 2, 3
     """
-    # every count adds up over disjoint ranges of customers (a session is one customer's): above
-    # 30M events the windows run per range (10M customers: one sort of 237M events spilled)
-    passes = table == "events" and customer_col == "customer_id"
-    out = query_per_customer(engine, sql, events=None if passes else 0, tables=(table,))
+    # every count adds up over disjoint ranges of customers (a session is one customer's)
+    out = _per_customer_counts(engine, sql, {}, table, customer_col)
     keys = ["period", "step_a", "step_b"]
     out = out.groupby(keys, as_index=False, dropna=False)[["customers", "loops", "sessions"]].sum()
     out = out.loc[out["loops"] >= min_loops]

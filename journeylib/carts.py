@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine
+from journeylib.engine import Engine, as_engine, query_customer_sums
 from journeylib.sql import identifier, non_negative_days, require_columns
 
 __all__ = ["cart_abandonment", "cart_recovery_channels"]
@@ -115,18 +115,30 @@ def cart_abandonment(
     table = identifier(table, "table")
     engine = as_engine(events, table)
     require_columns(engine, table, _CART_COLUMNS, timestamp="ts")
-    row = engine.query(
-        _cart_sql(table)
-        + f"""
+    # the end of the data is everyone's: read first, so that the counts, each one customer's,
+    # add up over passes of customers (above 30M events)
+    data_end = engine.scalar(f'SELECT MAX(ts) FROM "{table}"')
+    if data_end is not None and not pd.isna(data_end):
+        params["data_end"] = data_end
+    end = "$data_end" if "data_end" in params else "NULL"
+    row = (
+        query_customer_sums(
+            engine,
+            _cart_sql(table)
+            + f"""
         SELECT (SELECT COUNT(*) FROM sess WHERE n_cart > 0) AS carts,
                (SELECT COUNT(*) FROM abandoned) AS abandoned,
                (SELECT COUNT(*) FROM rec) AS recovered,
                (SELECT COUNT(*) FROM abandoned a
-                 WHERE a.cart_ts + $recovery > (SELECT MAX(ts) FROM "{table}")
+                 WHERE a.cart_ts + $recovery > {end}
                    AND NOT EXISTS (SELECT 1 FROM rec r WHERE r.customer_id = a.customer_id
                                    AND r.session_id = a.session_id)) AS censored""",
-        params,
-    ).iloc[0]
+            params=params,
+            table=table,
+        )
+        .fillna(0)
+        .iloc[0]
+    )
     carts, abandoned, recovered = int(row["carts"]), int(row["abandoned"]), int(row["recovered"])
     lost = abandoned - recovered
     return pd.DataFrame(
@@ -168,12 +180,15 @@ def cart_recovery_channels(
     table = identifier(table, "table")
     engine = as_engine(events, table)
     require_columns(engine, table, (*_CART_COLUMNS, "channel"), timestamp="ts")
-    out = engine.query(
+    out = query_customer_sums(
+        engine,
         _cart_sql(table, channels=True)
         + """
         SELECT channel, COUNT(*) AS recovered_carts, COUNT(DISTINCT customer_id) AS customers
         FROM recovered GROUP BY channel""",
-        params,
+        keys=["channel"],
+        params=params,
+        table=table,
     )
     total = out["recovered_carts"].sum()
     out["share"] = out["recovered_carts"] / total if total else np.nan

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine
+from journeylib.engine import Engine, as_engine, query_customer_sums, query_per_customer
 from journeylib.sql import (
     check_choice,
     days_between,
@@ -136,15 +136,22 @@ def conversion_by_device(
     params = {"conv": conversion_event}
     head = f"WITH {_sessions_sql(table)}, per AS ({per})"
     if by is None:  # aggregate in the engine: only one row per device comes back
-        out = engine.query(
+        out = query_customer_sums(
+            engine,
             f"{head} SELECT device, {', '.join(f'SUM({c}) AS {c}' for c in sums)} "
             "FROM per GROUP BY device ORDER BY device",
-            params,
+            keys=["device"],
+            params=params,
+            table=table,
         )
         keys = ["device"]
     else:  # customer x device rows, joined to the segment frame here
         seg, column = segment_frame(by, {"device", *sums, "rate", "rate_on_device"})
-        per_customer = engine.query(f"{head} SELECT * FROM per", params)
+        per_customer = (
+            query_per_customer(engine, f"{head} SELECT * FROM per", tables=[table], params=params)
+            if table == "events"
+            else engine.query(f"{head} SELECT * FROM per", params)
+        )
         per_customer = per_customer.astype({"customer_id": "string"}).merge(
             seg, on="customer_id", how="left"
         )
@@ -350,7 +357,8 @@ def cross_device(
     params |= {f"ig{i}": str(v) for i, v in enumerate(ignore_devices)}
     ignored = ", ".join(f"$ig{i}" for i in range(len(ignore_devices)))
     known = f"device IS NOT NULL AND device NOT IN ({ignored})" if ignored else "device IS NOT NULL"
-    out = engine.query(
+    out = query_customer_sums(
+        engine,
         f"""
         WITH c AS (
             SELECT customer_id,
@@ -364,7 +372,9 @@ def cross_device(
                COUNT(*) AS customers, SUM(converted) AS converters
         FROM c GROUP BY 1
         """,
-        params,
+        keys=["group"],
+        params=params,
+        table=table,
     )
     order = ["single_device", "cross_device", "no_known_device"]
     base = pd.DataFrame({"group": order[:2]})
@@ -420,8 +430,10 @@ def mobile_assisted_conversions(
     non_negative_days(lookback_days, "lookback_days")
     require_columns(engine, table, _SESSION_COLUMNS)
     _check_event(engine, table, conversion_event)
-    row = engine.query(
-        f"""
+    row = (
+        query_customer_sums(
+            engine,
+            f"""
         WITH {_sessions_sql(table, converters_only=True)},
         conv AS (
             SELECT customer_id, session_id, start_ts FROM s
@@ -441,13 +453,17 @@ def mobile_assisted_conversions(
                COUNT(DISTINCT CASE WHEN assisted = 1 THEN customer_id END) AS assisted_customers
         FROM flagged
         """,
-        {
-            "conv": conversion_event,
-            "mobile": mobile,
-            "desktop": desktop,
-            "days": float(lookback_days),
-        },
-    ).iloc[0]
+            params={
+                "conv": conversion_event,
+                "mobile": mobile,
+                "desktop": desktop,
+                "days": float(lookback_days),
+            },
+            table=table,
+        )
+        .fillna(0)
+        .iloc[0]
+    )
     n, assisted = int(row["desktop_conversions"]), int(row["mobile_assisted"])
     return pd.DataFrame(
         {

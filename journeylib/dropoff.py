@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine
+from journeylib.engine import Engine, query_per_customer
 from journeylib.funnels import (
     DEFAULT_TIME_BINS,
     Window,
@@ -29,7 +29,8 @@ from journeylib.funnels import (
     _segment_counts,
     _us_to_timedelta,
 )
-from journeylib.sql import empty_frame, non_negative_days
+from journeylib.sql import bound, empty_frame, non_negative_days
+from journeylib.timelines import TIMELINE_TABLE
 
 __all__ = ["NO_NEXT_EVENT", "OTHER_EVENTS", "DropOff", "dropoff", "dropped_customers"]
 
@@ -113,13 +114,26 @@ def _dropped(f: _Funnel, recovery_days: float, step: int | None = None) -> pd.Da
             FROM after a JOIN "{f.table}" e ON e.customer_id = a.customer_id AND e.ts = a.next_ts
             GROUP BY a.customer_id)
         SELECT d.customer_id, d.step_no, d.t_reached AS reached_at, a.last_ts AS last_event_at,
-               n.next_event, a.recovered_at,
-               (SELECT COUNT(*) FROM progress WHERE strict_reached = {n}) AS converted
+               n.next_event, a.recovered_at, NULL::BIGINT AS converted
         FROM drops2 d LEFT JOIN after a ON a.customer_id = d.customer_id
              LEFT JOIN nxt n ON n.customer_id = d.customer_id
-        ORDER BY d.step_no, d.customer_id"""
+        UNION ALL
+        SELECT NULL, {n}, NULL, NULL, NULL, NULL, COUNT(*) FROM progress WHERE strict_reached = {n}
+        ORDER BY step_no, customer_id"""
     )
-    out = _query(f, sql, params)
+    # one row per dropped customer, and per pass one row (step_no n) counting the converted:
+    # every aggregate is per customer, so above 30M events it runs in passes over customer
+    # ranges (one query over 237M events spilled at 10M customers) and the counts add up
+    tables = (f.table, TIMELINE_TABLE) if f.table == "events" else ()
+    out = (
+        query_per_customer(f.engine, sql, tables=tables, params=bound(sql, params))
+        if tables
+        else _query(f, sql, params)
+    )
+    last = out["step_no"] == n
+    converted = int(out.loc[last, "converted"].sum())
+    out = out[~last].sort_values("step_no", kind="stable", ignore_index=True)
+    out["converted"] = converted
     out["next_event"] = (
         out["next_event"].astype(object).where(out["next_event"].notna(), NO_NEXT_EVENT)
     )

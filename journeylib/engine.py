@@ -401,6 +401,35 @@ def query_per_customer(
     return df
 
 
+def query_customer_sums(
+    engine: Engine,
+    sql: str,
+    *,
+    keys: Sequence[str] = (),
+    params: dict[str, Any] | None = None,
+    table: str = "events",
+    customer_col: str = "customer_id",
+    also: Sequence[str] = (),
+) -> pd.DataFrame:
+    """An aggregate whose every column but ``keys`` is a sum over customers, each customer's
+    share worked out from that customer's rows alone (counts, sums, distinct customers).
+
+    Over the processed ``events`` keyed by ``customer_id`` it runs like
+    :func:`query_per_customer`: above 30M events, once per range of customers, and the passes'
+    rows are added up per ``keys`` (sorted by them); one row when there are none. ``also``
+    names the other tables keyed by customer it reads (``orders``), narrowed to each pass's
+    customers too. A view or frame, or other column names, run it once. Not for medians, shares
+    or anything else that does not add up.
+    """
+    if table != "events" or customer_col != "customer_id":
+        return engine.query(sql, params)
+    parts = query_per_customer(engine, sql, tables=(table, *also), params=params)
+    if keys:
+        summed = parts.groupby(list(keys), sort=True, dropna=False).sum(min_count=1)
+        return summed.reset_index()
+    return parts.sum(min_count=1).to_frame().T.infer_objects() if len(parts) else parts
+
+
 #: DuckDB optimizers every engine turns off. ``partitioned_execution`` (DuckDB 1.4+) splits an
 #: aggregate over a Parquet file sorted by the grouping key (the processed events, sorted by
 #: customer) into one branch per about 20 row groups, and under any filter every branch reads

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from journeylib.config import Config, ReportSpec
-from journeylib.engine import Engine
+from journeylib.engine import Engine, query_customer_sums
 from journeylib.sql import end_of_day
 
 
@@ -175,16 +175,23 @@ def _ratio(num: float, den: float) -> float:
 def conversion_rate(engine: Engine, *, as_of: dt.date | str | None = None) -> KPI:
     """Customers with at least one order / customers with any activity, up to ``as_of``."""
     cutoff = end_of_day(as_of)
-    row = engine.query(
-        f"""
+    # distinct customers add up over ranges of customers: in passes above 30M events
+    row = (
+        query_customer_sums(
+            engine,
+            f"""
         WITH active AS (
             SELECT customer_id FROM events WHERE ts < {cutoff}
             UNION SELECT customer_id FROM orders WHERE ts < {cutoff}
         ),
         buyers AS (SELECT DISTINCT customer_id FROM orders WHERE ts < {cutoff})
         SELECT (SELECT COUNT(*) FROM active) AS active, (SELECT COUNT(*) FROM buyers) AS buyers
-        """
-    ).iloc[0]
+        """,
+            also=["orders"],
+        )
+        .fillna(0)
+        .iloc[0]
+    )
     return KPI(
         "conversion_rate",
         _text("conversion_rate")[0],

@@ -754,30 +754,35 @@ def path_variants(
             FROM path p {after_anchor}
             JOIN variant s ON p.customer_id = s.customer_id
             WHERE p.event = $conv {within}
-        ),
-        per_variant AS (
-            SELECT v.variant, MIN(v.n_steps) AS n_steps, COUNT(*) AS customers,
-                   COUNT(c.customer_id) AS converters,
-                   PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY v.duration_s) AS median_s
-            FROM variant v LEFT JOIN conv c ON v.customer_id = c.customer_id
-            GROUP BY v.variant
         )
-        SELECT variant, n_steps, customers, converters, median_s,
-               SUM(customers) OVER () AS cohort, SUM(converters) OVER () AS cohort_converters
-        FROM per_variant
-        ORDER BY customers DESC, variant
-        LIMIT {top_n}
+        SELECT v.variant, v.n_steps, v.duration_s,
+               CASE WHEN c.customer_id IS NULL THEN 0 ELSE 1 END AS converted
+        FROM variant v LEFT JOIN conv c ON v.customer_id = c.customer_id
     """
     params = _params(anchor, steps=max_steps, conv=conversion_event)
     if window_days is not None:
         params["window_s"] = float(window_days) * 86_400
-    raw = engine.query(sql, params)
-    if raw.empty:
+    # one row per customer, in passes over ranges of customers above 30M events; the variants,
+    # their counts and median durations are then worked out here (medians do not add up)
+    rows = _per_customer_counts(engine, sql, params, table, customer_col)
+    if rows.empty:
         _warn_no_anchor(anchor, table)
         return empty_frame(dict(zip(_VARIANT_COLUMNS, _VARIANT_DTYPES, strict=True)))
-    cohort = float(raw["cohort"].iloc[0])
-    baseline = float(raw["cohort_converters"].iloc[0]) / cohort
-    out = raw.astype({"n_steps": "int64", "customers": "int64", "converters": "int64"})
+    rows["duration_s"] = rows["duration_s"].astype("float64")
+    grouped = rows.groupby("variant", sort=False)
+    raw = pd.DataFrame(
+        {
+            "n_steps": grouped["n_steps"].min(),
+            "customers": grouped.size(),
+            "converters": grouped["converted"].sum(),
+            "median_s": grouped["duration_s"].median(),
+        }
+    ).reset_index()
+    cohort = float(len(rows))
+    baseline = float(rows["converted"].sum()) / cohort
+    del rows, grouped
+    raw = raw.sort_values(["customers", "variant"], ascending=[False, True], kind="stable")
+    out = raw.head(top_n).astype({"n_steps": "int64", "customers": "int64", "converters": "int64"})
     out["share"] = out["customers"] / cohort
     out["conversion_rate"] = out["converters"] / out["customers"]
     out["baseline_rate"] = baseline

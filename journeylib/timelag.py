@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine
+from journeylib.engine import Engine, as_engine, kept, query_per_customer
 from journeylib.sql import check_choice, days_between, empty_frame, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,8 +105,7 @@ def _lags(events: Engine | pd.DataFrame, conversion_event: str, table: str) -> p
         for c in ("session_id", "channel", "device")
     }
     sessions = "COUNT(DISTINCT session_id)" if "session_id" in cols else "CAST(NULL AS BIGINT)"
-    out = engine.query(
-        f"""
+    sql = f"""
         WITH conv_customers AS (
             SELECT DISTINCT customer_id FROM "{table}" WHERE event = $conv AND ts IS NOT NULL
         ),
@@ -136,9 +135,20 @@ def _lags(events: Engine | pd.DataFrame, conversion_event: str, table: str) -> p
                conv_rn AS events_to_conversion, sessions_to_conversion,
                first_channel, first_device, conversion_channel, conversion_device
         FROM path ORDER BY customer_id
-        """,
-        {"conv": conversion_event},
-    )
+        """
+    params = {"conv": conversion_event}
+    if table == "events":
+        # every aggregate is per customer: above 30M events it runs in passes over customer
+        # ranges; a run asks for it four times (time lag, path length, summary, KPI): kept once
+        out = kept(
+            engine,
+            "conversion_lags",
+            (sql, conversion_event),
+            lambda: query_per_customer(engine, sql, tables=[table], params=params),
+            tables=("events",),
+        )
+    else:
+        out = engine.query(sql, params)
     if out.empty:
         warnings.warn(
             f"conversion event {conversion_event!r} never occurs in table {table!r}: "

@@ -13,12 +13,9 @@ import functools
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import pandas as pd
 import pytest
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
@@ -183,3 +180,21 @@ def in_passes(monkeypatch):
         return calls
 
     return setup
+
+
+@pytest.fixture
+def same_in_passes(in_passes):
+    """``same_in_passes(engine, make)``: ``make()`` (a list of frames) once over everyone, then
+    with per-customer queries in passes of a fifth of the events each; asserts every frame is
+    the same, exactly, and returns the frames of the passes and the pass counts asked for."""
+
+    def check(engine, make) -> tuple[list[pd.DataFrame], list[int]]:
+        one = make()
+        calls = in_passes(int(engine.scalar("SELECT COUNT(*) FROM events")) // 5)
+        parts = make()
+        assert calls and min(calls) >= 5  # each query ran in five passes or more
+        for got, want in zip(parts, one, strict=True):
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+        return parts, calls
+
+    return check

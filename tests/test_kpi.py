@@ -351,3 +351,21 @@ def test_segment_path_anomaly_device_and_repeat_sentences_in_bahasa_indonesia():
     assert narrative.repeat_next_period(cohorts.iloc[:1], "week", ID) == (
         "Belum ada kohort yang teramati selama satu minggu penuh setelah pembelian pertamanya."
     )
+
+
+def test_headline_kpis_in_passes_over_customer_ranges_equal_one_query(
+    synth_client, same_in_passes, monkeypatch
+):
+    """Above 30M events the KPIs' event-level counts run per range of customers (events and
+    orders narrowed alike): the table equals one query's, exactly."""
+    from journeylib import timelag
+    from journeylib.engine import DuckDBEngine
+
+    monkeypatch.setattr(timelag, "kept", lambda _e, _n, _k, compute, **_: compute())
+    engine = DuckDBEngine(synth_client.config.processed_dir)
+    parts, calls = same_in_passes(engine, lambda: [kpi.headline_kpis(engine, synth_client.config)])
+    assert len(calls) == 3  # conversion, time to convert, abandonment
+    active = engine.scalar(
+        "SELECT COUNT(*) FROM (SELECT customer_id FROM events UNION SELECT customer_id FROM orders)"
+    )
+    assert parts[0].set_index("key").loc["conversion_rate", "denominator"] == active

@@ -327,3 +327,25 @@ def test_sankey_and_step_matrix_in_passes_over_customer_ranges_equal_one_query(
     )
     assert len(calls) == 3 and min(calls) >= 4  # every one in four passes or more
     assert one[0]["customers"].sum() > 1000 and (one[1]["step"] > 1).any()
+
+
+def test_path_variants_in_passes_over_customer_ranges_equal_one_query(synth_client, same_in_passes):
+    """Above 30M events each customer's variant is worked out per range of customers; the
+    counts, conversion, lift and median durations equal one query's, with and without an anchor
+    and a conversion window."""
+    from journeylib.engine import DuckDBEngine
+
+    engine = DuckDBEngine(synth_client.config.processed_dir)
+
+    def tables() -> list[pd.DataFrame]:
+        return [
+            paths.path_variants(engine, top_n=15),
+            paths.path_variants(engine, anchor="view_item", window_days=7, top_n=15),
+        ]
+
+    parts, calls = same_in_passes(engine, tables)
+    assert len(calls) == 2
+    # without an anchor every customer with an event has a variant
+    customers = engine.scalar("SELECT COUNT(DISTINCT customer_id) FROM events")
+    assert parts[0]["share"].iloc[0] == parts[0]["customers"].iloc[0] / customers
+    assert parts[0]["customers"].is_monotonic_decreasing and len(parts[0]) == 15

@@ -215,3 +215,27 @@ def test_issues_and_summary_in_indonesian(engine):
     assert [t.name for t in fig.data] == ["sesi", "pesanan"]
     assert quality.plot_mix(quality.label_mix(engine, "device"), "device", language="id").layout.title.text == "Event per perangkat"  # fmt: skip
     assert quality.plot_mix(quality.label_mix(engine, "device"), "device").layout.title.text == "Events by device"  # fmt: skip
+
+
+def test_daily_volume_and_label_mix_in_passes_over_customer_ranges_equal_one_query(
+    synth_client, same_in_passes
+):
+    """Above 30M events the daily and label counts run per range of customers (a session is
+    one customer's, so distinct sessions and customers add up): they equal one query's."""
+    from journeylib import quality as Q
+    from journeylib.engine import DuckDBEngine
+
+    engine = DuckDBEngine(synth_client.config.processed_dir)
+
+    def tables() -> list[pd.DataFrame]:
+        return [Q.daily_volume(engine), *(Q.label_mix(engine, c) for c in ("channel", "device"))]
+
+    parts, calls = same_in_passes(engine, tables)
+    assert len(calls) == 3
+    days = engine.scalar("SELECT DATE_DIFF('day', MIN(ts)::DATE, MAX(ts)::DATE) + 1 FROM events")
+    sessions = engine.scalar("SELECT COUNT(DISTINCT session_id) FROM events")
+    assert len(parts[0]) == days
+    total = engine.scalar("SELECT COUNT(*) FROM events")
+    assert parts[0]["events"].sum() == parts[1]["events"].sum() == total
+    # a session on two days counts on each: at least the distinct sessions in all
+    assert parts[0]["sessions"].sum() >= sessions

@@ -248,3 +248,45 @@ def test_synth_paths(synth_client):
     assert observed[planted.idxmax()] > 2 * observed[planted.idxmin()]
     # the same converters, bucketed: every one is counted once
     assert timelag.time_lag(eng, by=personas)["conversions"].sum() == buyers
+
+
+def test_conversion_lags_in_passes_over_customer_ranges_equal_one_query(
+    synth_client, same_in_passes, monkeypatch
+):
+    """Above 30M events the converting customers' paths run per range of customers: the rows,
+    and the time-lag and path-length tables built on them, equal one query's, exactly."""
+    from journeylib import timelag as T
+    from journeylib.engine import DuckDBEngine
+
+    monkeypatch.setattr(T, "kept", lambda _e, _n, _k, compute, **_: compute())  # no reuse
+    engine = DuckDBEngine(synth_client.config.processed_dir)
+
+    def tables() -> list[pd.DataFrame]:
+        return [
+            T.conversion_lags(engine),
+            T.time_lag(engine, by="channel"),
+            T.path_length(engine),
+            T.time_lag_summary(engine, by="channel"),
+        ]
+
+    parts, calls = same_in_passes(engine, tables)
+    assert len(calls) == 4
+    # one row per converting customer, counted straight from the events
+    converters = engine.scalar(
+        "SELECT COUNT(DISTINCT customer_id) FROM events WHERE event = 'purchase'"
+    )
+    assert len(parts[0]) == converters > 100
+
+
+def test_conversion_lags_are_kept_for_the_next_call(synth_client, monkeypatch):
+    """A run asks for the lags four times: the later calls read the kept table, not the events."""
+    from journeylib import engine as E
+    from journeylib import timelag as T
+
+    engine = E.DuckDBEngine(synth_client.config.processed_dir)
+    first = T.conversion_lags(engine, conversion_event="add_to_cart")
+    monkeypatch.setattr(E, "query_per_customer", None)  # computing again would fail
+    monkeypatch.setattr(T, "query_per_customer", None)
+    pd.testing.assert_frame_equal(T.conversion_lags(engine, conversion_event="add_to_cart"), first)
+    with pytest.raises(TypeError):  # another event is not the kept one
+        T.conversion_lags(engine, conversion_event="begin_checkout")

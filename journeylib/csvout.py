@@ -46,7 +46,8 @@ def write_csv(df: pd.DataFrame, path: Path | str, *, fast_from_rows: int = FAST_
     df
         The table (not modified).
     path
-        The file to write (replaced).
+        The file to write (replaced; written as it is formatted, so write to a temporary file
+        where a partial one must never be seen, as :func:`journeylib.io.write_table` does).
     fast_from_rows
         Tables with at least this many rows are formatted column by column with Arrow; smaller
         ones (and any the fast path cannot promise to render identically) go through pandas.
@@ -68,16 +69,19 @@ def _write_fast(df: pd.DataFrame, path: Path) -> None:
     header = ",".join(_quote_text(str(c)) for c in df.columns) + "\n"
     if "\r" in header:
         raise _Unsupported
-    blocks = []
-    for start in range(0, len(df), BLOCK_ROWS):  # formatted first: nothing written on failure
-        part = df.iloc[start : start + BLOCK_ROWS]
-        cols = [_render(part[c]) for c in part.columns]
-        row = pc.binary_join_element_wise(*cols, ",", null_handling="replace", null_replacement="")
-        lines = pc.binary_join_element_wise(row, "\n", "")
-        blocks.append(lines)
+    # a block at a time, formatted and written: the text of 103M recommendation rows held at
+    # once was ~9 GB. A block the fast path cannot render raises before its bytes are written,
+    # and the caller's to_csv then writes the file afresh (it truncates it)
     with path.open("wb") as fh:
         fh.write(header.encode("utf-8"))
-        for lines in blocks:
+        for start in range(0, len(df), BLOCK_ROWS):
+            part = df.iloc[start : start + BLOCK_ROWS]
+            cols = [_render(part[c]) for c in part.columns]
+            row = pc.binary_join_element_wise(
+                *cols, ",", null_handling="replace", null_replacement=""
+            )
+            lines = pc.binary_join_element_wise(row, "\n", "")
+            del cols, row
             for chunk in lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]:
                 fh.write(_text_bytes(chunk))
 

@@ -272,36 +272,18 @@ def _kept_path(engine: Engine, name: str, key: object, tables: Sequence[str]) ->
 
 
 def _keep(df: pd.DataFrame, path: Path, name: str) -> None:
+    from journeylib.parquetout import write_parquet
     from journeylib.project import atomic_path
 
     try:
         with atomic_path(path) as tmp:
-            _write_sliced(df, tmp)
+            write_parquet(df, tmp)
         older = sorted(path.parent.glob(f"{name}-*.parquet"), key=lambda p: p.stat().st_mtime)
         for old in older[:-_KEPT_FILES]:
             old.unlink(missing_ok=True)
             old.with_suffix(".lock").unlink(missing_ok=True)
     except OSError:  # a read-only processed folder: nothing kept, nothing lost
         pass
-
-
-def _write_sliced(df: pd.DataFrame, path: Path, rows: int = 1 << 20) -> None:
-    """``df.to_parquet(path, index=False)``, converting ``rows`` rows to Arrow at a time (a
-    table of 10M customers would otherwise be held twice while written)."""
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
-    if df.attrs:  # where and how pandas keeps them (read_parquet restores them)
-        schema = schema.with_metadata(
-            {**schema.metadata, b"PANDAS_ATTRS": json.dumps(df.attrs).encode()}
-        )
-    with pq.ParquetWriter(path, schema) as writer:
-        for start in range(0, max(len(df), 1), rows):
-            part = df.iloc[start : start + rows]
-            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
 
 
 #: Events per pass of :func:`query_per_customer` (about 1.3M customers of the synthetic client:

@@ -91,7 +91,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from journeylib import __version__, csvout, ingest_events
+from journeylib import __version__, csvout, ingest_events, parquetout
 from journeylib.coltypes import (
     apply_type,
     is_blank,
@@ -841,8 +841,8 @@ def write_table(df: pd.DataFrame, path: Path) -> Path:
     with atomic_path(path) as tmp:
         if path.suffix == ".csv":  # to_csv's bytes, formatted by Arrow for large tables
             csvout.write_csv(df, tmp)
-        else:
-            df.to_parquet(tmp, index=False)
+        else:  # a slice at a time, no dictionary of 10M ids per row group (parquetout)
+            parquetout.write_parquet(df, tmp)
     return path
 
 

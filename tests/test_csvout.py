@@ -113,3 +113,20 @@ def test_small_tables_are_written_by_pandas(tmp_path, monkeypatch):
     df = pd.DataFrame({"a": [1.5, 2.0], "b": ["x", "y"]})
     csvout.write_csv(df, tmp_path / "a.csv")
     assert not called and (tmp_path / "a.csv").read_text() == "a,b\n1.5,x\n2.0,y\n"
+
+
+def test_a_block_it_cannot_promise_after_blocks_written_restarts_with_pandas(
+    tmp_path, monkeypatch
+):
+    """Blocks are written as they are formatted (the text of a 103M-row table is not held at
+    once); a carriage return in a later block sends the whole table to pandas, which writes the
+    file afresh: no fast-written line stays."""
+    monkeypatch.setattr(csvout, "BLOCK_ROWS", 1_000)
+    df = pd.DataFrame({"a": ["x"] * 60_000, "b": range(60_000)})
+    df.loc[59_999, "a"] = "late\rreturn"  # in the last block only
+    csvout.write_csv(df, tmp_path / "a.csv")
+    assert (tmp_path / "a.csv").read_bytes() == _pandas(df, tmp_path / "b.csv")
+    # and a table it can write is written block after block, equal to pandas
+    ok = df.assign(a="y")
+    csvout.write_csv(ok, tmp_path / "c.csv")
+    assert (tmp_path / "c.csv").read_bytes() == _pandas(ok, tmp_path / "d.csv")

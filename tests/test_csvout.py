@@ -115,9 +115,7 @@ def test_small_tables_are_written_by_pandas(tmp_path, monkeypatch):
     assert not called and (tmp_path / "a.csv").read_text() == "a,b\n1.5,x\n2.0,y\n"
 
 
-def test_a_block_it_cannot_promise_after_blocks_written_restarts_with_pandas(
-    tmp_path, monkeypatch
-):
+def test_a_block_it_cannot_promise_after_blocks_written_restarts_with_pandas(tmp_path, monkeypatch):
     """Blocks are written as they are formatted (the text of a 103M-row table is not held at
     once); a carriage return in a later block sends the whole table to pandas, which writes the
     file afresh: no fast-written line stays."""

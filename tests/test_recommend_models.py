@@ -363,3 +363,59 @@ def test_top_n_leaves_out_padding():
     assert len(table) == 0
     assert list(table.columns) == ["customer_id", "rank", "product_id", "score", "source"]
     assert isinstance(table, pd.DataFrame)
+
+
+def _persona_top_products_slow(recs: pd.DataFrame, persona_of: pd.Series, missing: str, top: int):
+    """The notebook's former pandas code: every row tagged with its persona, then grouped."""
+    tagged = recs[["customer_id", "product_id"]].assign(
+        persona_label=recs["customer_id"].map(persona_of).astype(object).fillna(missing)
+    )
+    out = (
+        tagged.groupby(["persona_label", "product_id"], observed=True)
+        .size()
+        .reset_index(name="customers")
+    )
+    size = tagged.groupby("persona_label")["customer_id"].nunique()
+    out["share"] = out["customers"] / out["persona_label"].map(size)
+    out["rank"] = (
+        out.groupby("persona_label")["customers"]
+        .rank(method="first", ascending=False)
+        .astype("int64")
+    )
+    return out[out["rank"] <= top].sort_values(["persona_label", "rank"], ignore_index=True)
+
+
+def test_persona_top_products_by_hand_and_against_the_row_by_row_reference():
+    from journeylib.recommend import persona_top_products
+
+    recs = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b", "c", "c", "d"],
+            "product_id": ["p1", "p2", "p1", "p3", "p2", "p3", "p3"],
+        }
+    )
+    personas = pd.Series({"a": "Hunters", "b": "Hunters", "c": "Loyal"})  # d has none
+    got = persona_top_products(recs, personas, missing="(no persona)", top=2)
+    # Hunters (a, b): p1 twice, p2 and p3 once each (tie: p2 first); Loyal (c): p2, p3; d: p3
+    assert got[["persona_label", "product_id", "customers", "rank"]].values.tolist() == [
+        ["(no persona)", "p3", 1, 1],
+        ["Hunters", "p1", 2, 1],
+        ["Hunters", "p2", 1, 2],
+        ["Loyal", "p2", 1, 1],
+        ["Loyal", "p3", 1, 2],
+    ]
+    assert got["share"].tolist() == [1.0, 1.0, 0.5, 1.0, 1.0]
+    rng = np.random.default_rng(8)
+    n = 3_000
+    ids = [f"c{i:05d}" for i in range(n)]
+    recs = pd.DataFrame(
+        {
+            "customer_id": pd.Categorical(np.repeat(ids, 4)),
+            "product_id": [f"p{v:03d}" for v in rng.integers(0, 60, 4 * n)],
+        }
+    ).drop_duplicates(ignore_index=True)
+    personas = pd.Series(rng.choice(["A", "B", "C"], n), index=ids)[rng.random(n) < 0.8]
+    for top in (1, 5):
+        got = persona_top_products(recs, personas, missing="(none)", top=top)
+        want = _persona_top_products_slow(recs, personas, "(none)", top)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)

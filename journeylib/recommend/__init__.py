@@ -39,7 +39,7 @@ from journeylib.recommend.evaluate import (
 from journeylib.recommend.interactions import Interactions, interactions, product_categories
 from journeylib.recommend.itemknn import ItemKNN, popularity_ranking
 from journeylib.recommend.popularity import PopularityRecommender, customer_personas
-from journeylib.recommend.topn import SOURCES, top_n, topn_table
+from journeylib.recommend.topn import SOURCES, persona_top_products, top_n, topn_table
 
 __all__ = [
     "METRICS",
@@ -58,6 +58,7 @@ __all__ = [
     "holdout",
     "interactions",
     "offline_evaluation",
+    "persona_top_products",
     "plot_evaluation",
     "plot_weight_curve",
     "popularity_ranking",

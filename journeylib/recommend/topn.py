@@ -11,7 +11,7 @@ from journeylib.recommend._base import FROM_MODEL, FROM_POPULARITY, TopN, check_
 from journeylib.recommend.interactions import Interactions
 from journeylib.recommend.popularity import PopularityRecommender
 
-__all__ = ["SOURCES", "top_n", "topn_table"]
+__all__ = ["SOURCES", "persona_top_products", "top_n", "topn_table"]
 
 #: ``source`` labels of a recommendation.
 SOURCES = ("item_knn", "popularity", "persona_popularity")
@@ -143,3 +143,48 @@ def top_n(
         labels[cold] = np.where((top.source == FROM_MODEL) & own[:, None], 2, 1)
     source = np.where(items >= 0, 0, -1).astype(np.int8)
     return topn_table(TopN(items, scores, source), customers, train.products, source_labels=labels)
+
+
+def persona_top_products(
+    recommendations: pd.DataFrame, persona_of: pd.Series, *, missing: str, top: int = 5
+) -> pd.DataFrame:
+    """The products recommended most often within each persona.
+
+    ``recommendations`` has one row per customer x recommended product (``customer_id``,
+    ``product_id``; :func:`topn_table`); ``persona_of`` maps customer ids to persona labels, and
+    customers it lacks count under ``missing``. The personas are looked up once per customer and
+    the rows counted by integer codes: tagging each of the 103M rows of 10.3M customers with a
+    label object took over 8 GB.
+
+    Returns one row per persona x product among the ``top`` most recommended of the persona:
+    ``persona_label``, ``product_id``, ``customers`` (whose list holds it), ``share`` (of the
+    persona's customers with recommendations) and ``rank`` (1 = most; ties by product id),
+    sorted by persona and rank.
+    """
+    cust = recommendations["customer_id"]
+    if isinstance(cust.dtype, pd.CategoricalDtype):
+        codes, ids = cust.cat.codes.to_numpy(), cust.cat.categories
+    else:
+        codes, ids = pd.factorize(cust)
+    seen = np.unique(codes[codes >= 0])
+    labels = pd.Series(ids).map(persona_of).astype(object).where(lambda s: s.notna(), missing)
+    label_codes, label_names = pd.factorize(labels)
+    product_codes, products = pd.factorize(recommendations["product_id"])
+    row_label = label_codes[codes]
+    n_products = max(len(products), 1)
+    counts = np.bincount(row_label * n_products + product_codes)
+    found = np.flatnonzero(counts)
+    size = np.bincount(label_codes[seen], minlength=len(label_names))
+    out = pd.DataFrame(
+        {
+            "persona_label": np.asarray(label_names, dtype=object)[found // n_products],
+            "product_id": np.asarray(products)[found % n_products],
+            "customers": counts[found].astype("int64"),
+        }
+    )
+    out["share"] = out["customers"] / size[found // n_products]
+    out = out.sort_values(["persona_label", "product_id"], ignore_index=True)
+    order = out.sort_values(["persona_label", "customers"], ascending=[True, False], kind="stable")
+    out["rank"] = (order.groupby("persona_label").cumcount() + 1).reindex(out.index).astype("int64")
+    out = out[out["rank"] <= top].sort_values(["persona_label", "rank"], ignore_index=True)
+    return out

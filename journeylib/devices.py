@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine, query_customer_sums, query_per_customer
+from journeylib.engine import Engine, as_engine, query_customer_rows, query_customer_sums
 from journeylib.sql import (
     check_choice,
     days_between,
@@ -147,10 +147,8 @@ def conversion_by_device(
         keys = ["device"]
     else:  # customer x device rows, joined to the segment frame here
         seg, column = segment_frame(by, {"device", *sums, "rate", "rate_on_device"})
-        per_customer = (
-            query_per_customer(engine, f"{head} SELECT * FROM per", tables=[table], params=params)
-            if table == "events"
-            else engine.query(f"{head} SELECT * FROM per", params)
+        per_customer = query_customer_rows(
+            engine, f"{head} SELECT * FROM per", params=params, table=table
         )
         per_customer = per_customer.astype({"customer_id": "string"}).merge(
             seg, on="customer_id", how="left"

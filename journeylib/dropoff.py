@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, query_per_customer
+from journeylib.engine import Engine, query_customer_rows
 from journeylib.funnels import (
     DEFAULT_TIME_BINS,
     Window,
@@ -25,7 +25,6 @@ from journeylib.funnels import (
     _journey_sql,
     _params,
     _prepare,
-    _query,
     _segment_counts,
     _us_to_timedelta,
 )
@@ -124,11 +123,8 @@ def _dropped(f: _Funnel, recovery_days: float, step: int | None = None) -> pd.Da
     # one row per dropped customer, and per pass one row (step_no n) counting the converted:
     # every aggregate is per customer, so above 30M events it runs in passes over customer
     # ranges (one query over 237M events spilled at 10M customers) and the counts add up
-    tables = (f.table, TIMELINE_TABLE) if f.table == "events" else ()
-    out = (
-        query_per_customer(f.engine, sql, tables=tables, params=bound(sql, params))
-        if tables
-        else _query(f, sql, params)
+    out = query_customer_rows(
+        f.engine, sql, params=bound(sql, params), table=f.table, also=[TIMELINE_TABLE]
     )
     last = out["step_no"] == n
     converted = int(out.loc[last, "converted"].sum())

@@ -383,6 +383,24 @@ def query_per_customer(
     return df
 
 
+def query_customer_rows(
+    engine: Engine,
+    sql: str,
+    *,
+    params: dict[str, Any] | None = None,
+    table: str = "events",
+    customer_col: str = "customer_id",
+    also: Sequence[str] = (),
+) -> pd.DataFrame:
+    """A query whose every aggregate is per customer, over ``table``: in passes over ranges of
+    customers (:func:`query_per_customer`, the rows stacked) when it reads the processed
+    ``events`` keyed by ``customer_id``; a view or frame, or other column names, run it once.
+    ``also`` names the other customer-keyed tables it reads, narrowed alike."""
+    if table != "events" or customer_col != "customer_id":
+        return engine.query(sql, params)
+    return query_per_customer(engine, sql, tables=(table, *also), params=params)
+
+
 def query_customer_sums(
     engine: Engine,
     sql: str,
@@ -403,9 +421,9 @@ def query_customer_sums(
     customers too. A view or frame, or other column names, run it once. Not for medians, shares
     or anything else that does not add up.
     """
-    if table != "events" or customer_col != "customer_id":
-        return engine.query(sql, params)
-    parts = query_per_customer(engine, sql, tables=(table, *also), params=params)
+    parts = query_customer_rows(
+        engine, sql, params=params, table=table, customer_col=customer_col, also=also
+    )
     if keys:
         summed = parts.groupby(list(keys), sort=True, dropna=False).sum(min_count=1)
         return summed.reset_index()

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine
-from journeylib.paths import _check_steps, _path_ctes, _per_customer_counts
+from journeylib.engine import Engine, as_engine, query_customer_rows
+from journeylib.paths import _check_steps, _path_ctes
 from journeylib.sql import check_choice, date_trunc, quote, require_columns
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def loops(
         GROUP BY 1, 2, 3
     """
     # every count adds up over disjoint ranges of customers (a session is one customer's)
-    out = _per_customer_counts(engine, sql, {}, table, customer_col)
+    out = query_customer_rows(engine, sql, table=table, customer_col=customer_col)
     keys = ["period", "step_a", "step_b"]
     out = out.groupby(keys, as_index=False, dropna=False)[["customers", "loops", "sessions"]].sum()
     out = out.loc[out["loops"] >= min_loops]

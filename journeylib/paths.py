@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine, query_per_customer
+from journeylib.engine import Engine, as_engine, query_customer_rows
 from journeylib.sql import (
     check_choice,
     empty_frame,
@@ -289,22 +289,11 @@ def _step_counts(
         {_window_ctes(anchor, direction)}
         SELECT step, event, COUNT(*) AS customers FROM rel GROUP BY step, event
     """
-    out = _per_customer_counts(engine, sql, _params(anchor, steps=steps), table, customer_col)
+    out = query_customer_rows(
+        engine, sql, params=_params(anchor, steps=steps), table=table, customer_col=customer_col
+    )
     out = out.groupby(["step", "event"], as_index=False)["customers"].sum()
     return out.astype({"step": "int64", "customers": "int64"})
-
-
-def _per_customer_counts(
-    engine: Engine, sql: str, params: dict[str, Any], table: str, customer_col: str
-) -> pd.DataFrame:
-    """A query counting customers' paths, in passes over ranges of customers above 30M events
-    (:func:`journeylib.engine.query_per_customer`: one window over 237M events spilled at 10M
-    customers); the caller adds up the parts. Only the processed ``events`` keyed by
-    ``customer_id`` are split; any other table runs in one query."""
-    passes = table == "events" and customer_col == "customer_id"
-    return query_per_customer(
-        engine, sql, events=None if passes else 0, tables=(table,), params=params
-    )
 
 
 def _can_use_event_seq(
@@ -564,7 +553,9 @@ def sankey_links(
         FROM rel WHERE step < $steps GROUP BY step, event, next1
     """
     # rows of several passes may repeat a link: every use below adds up the rows
-    raw = _per_customer_counts(engine, sql, _params(anchor, steps=steps), table, customer_col)
+    raw = query_customer_rows(
+        engine, sql, params=_params(anchor, steps=steps), table=table, customer_col=customer_col
+    )
     if raw.empty:
         _warn_no_anchor(anchor, table)
         return empty_frame(
@@ -764,7 +755,7 @@ def path_variants(
         params["window_s"] = float(window_days) * 86_400
     # one row per customer, in passes over ranges of customers above 30M events; the variants,
     # their counts and median durations are then worked out here (medians do not add up)
-    rows = _per_customer_counts(engine, sql, params, table, customer_col)
+    rows = query_customer_rows(engine, sql, params=params, table=table, customer_col=customer_col)
     if rows.empty:
         _warn_no_anchor(anchor, table)
         return empty_frame(dict(zip(_VARIANT_COLUMNS, _VARIANT_DTYPES, strict=True)))

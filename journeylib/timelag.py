@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from journeylib.engine import Engine, as_engine, kept, query_per_customer
+from journeylib.engine import Engine, as_engine, kept, query_customer_rows
 from journeylib.sql import check_choice, days_between, empty_frame, require_columns
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,7 +144,7 @@ def _lags(events: Engine | pd.DataFrame, conversion_event: str, table: str) -> p
             engine,
             "conversion_lags",
             (sql, conversion_event),
-            lambda: query_per_customer(engine, sql, tables=[table], params=params),
+            lambda: query_customer_rows(engine, sql, params=params, table=table),
             tables=("events",),
         )
     else:

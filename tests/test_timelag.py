@@ -286,7 +286,7 @@ def test_conversion_lags_are_kept_for_the_next_call(synth_client, monkeypatch):
     engine = E.DuckDBEngine(synth_client.config.processed_dir)
     first = T.conversion_lags(engine, conversion_event="add_to_cart")
     monkeypatch.setattr(E, "query_per_customer", None)  # computing again would fail
-    monkeypatch.setattr(T, "query_per_customer", None)
+    monkeypatch.setattr(T, "query_customer_rows", None)
     pd.testing.assert_frame_equal(T.conversion_lags(engine, conversion_event="add_to_cart"), first)
     with pytest.raises(TypeError):  # another event is not the kept one
         T.conversion_lags(engine, conversion_event="begin_checkout")

@@ -145,6 +145,10 @@ def top_n(
     return topn_table(TopN(items, scores, source), customers, train.products, source_labels=labels)
 
 
+#: Rows counted at a time by :func:`persona_top_products`.
+_COUNT_SLICE = 1 << 22
+
+
 def persona_top_products(
     recommendations: pd.DataFrame, persona_of: pd.Series, *, missing: str, top: int = 5
 ) -> pd.DataFrame:
@@ -162,17 +166,30 @@ def persona_top_products(
     sorted by persona and rank.
     """
     cust = recommendations["customer_id"]
-    if isinstance(cust.dtype, pd.CategoricalDtype):
-        codes, ids = cust.cat.codes.to_numpy(), cust.cat.categories
+    if isinstance(cust.dtype, pd.CategoricalDtype):  # the codes as they are, no copy
+        codes, ids = cust.array.codes, cust.cat.categories
     else:
         codes, ids = pd.factorize(cust)
-    seen = np.unique(codes[codes >= 0])
+    seen = np.zeros(len(ids), dtype=bool)  # customers with recommendations
+    seen[codes[codes >= 0] if (codes < 0).any() else codes] = True
     labels = pd.Series(ids).map(persona_of).astype(object).where(lambda s: s.notna(), missing)
     label_codes, label_names = pd.factorize(labels)
-    product_codes, products = pd.factorize(recommendations["product_id"])
-    row_label = label_codes[codes]
+    product = recommendations["product_id"]
+    if isinstance(product.dtype, pd.CategoricalDtype):
+        product_codes, products = product.array.codes, product.cat.categories
+    else:
+        product_codes, products = pd.factorize(product)
     n_products = max(len(products), 1)
-    counts = np.bincount(row_label * n_products + product_codes)
+    # rows counted per persona x product in slices: the 103M rows of 10M customers would need
+    # a 824 MB key array, and as much again for bincount's copy
+    key_type = np.int32 if len(label_names) * n_products < 2**31 else np.int64
+    label_codes_k = label_codes.astype(key_type)
+    counts = np.zeros(len(label_names) * n_products, dtype=np.int64)
+    for lo in range(0, len(codes), _COUNT_SLICE):
+        key = label_codes_k[codes[lo : lo + _COUNT_SLICE]]
+        key *= n_products
+        key += product_codes[lo : lo + _COUNT_SLICE]
+        counts += np.bincount(key, minlength=len(counts))
     found = np.flatnonzero(counts)
     size = np.bincount(label_codes[seen], minlength=len(label_names))
     out = pd.DataFrame(

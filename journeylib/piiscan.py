@@ -41,10 +41,9 @@ line, the kind and a masked form such as ``b***@g***.com``.
 
 Speed: pages, JSON and notebooks are scanned as text with patterns anchored on a literal
 (``08``, ``62``, ``+``, ``(0``, ``@``). CSV tables, which at a million customers run to hundreds
-of MB, are streamed by Arrow in blocks and checked per column on each block's distinct values
-(RE2 prefilters, then the same exact patterns on the few candidates): a 117 MB table of 2M
-recommendation rows takes about 3.5 s against 1.5M raw ids, where the plain text scan takes
-11 s, and memory stays at one block whatever the table's size.
+of MB, are read by Arrow and checked per column on their distinct values (RE2 prefilters, then
+the same exact patterns on the few candidates): a 117 MB table of 2M recommendation rows takes
+about 3.5 s against 1.5M raw ids, where the plain text scan takes 11 s.
 """
 
 from __future__ import annotations
@@ -463,19 +462,13 @@ _RE2_SEPARATOR = r"[^0-9A-Za-z]"
 _ARROW_LOOKUP_FROM = 200_000
 
 
-#: Bytes of CSV text Arrow parses at a time: the scan holds one block, never the whole table
-#: (the recommendations of 10M customers are a CSV of about 9 GB).
-_CSV_BLOCK_BYTES = 64 << 20
-
-
 def _scan_csv(path: Path, index: _IdIndex, allow: Collection[str]) -> list[tuple] | None:
     """(line, kind, masked) of a CSV table, checked column by column on distinct values.
 
     Large customer-level exports (recommendations, next best actions) are hundreds of MB at a
-    million customers; Arrow streams them in blocks of :data:`_CSV_BLOCK_BYTES` and its RE2
-    prefilters leave the exact Python patterns only the few values of each block that can hold
-    an address, a number or an id. Returns ``None`` when Arrow cannot read the file (then it
-    is scanned as text).
+    million customers; Arrow reads them in parallel and its RE2 prefilters leave the exact
+    Python patterns only the few values that can hold an address, a number or an id. Returns
+    ``None`` when Arrow cannot read the file (then it is scanned as text).
     """
     import csv
 
@@ -487,19 +480,9 @@ def _scan_csv(path: Path, index: _IdIndex, allow: Collection[str]) -> list[tuple
         header = next(csv.reader(fh), None)
     if not header or len(set(header)) != len(header):
         return None
-    hits: list[tuple[int, int, int, str, str]] = []  # (line, column, order, kind, masked)
-    for line, kind, masked in scan_text(",".join(header), allow=allow, _index=index):
-        hits.append((line, -1, 0, kind, masked))
-    # the exact patterns' findings of each value already checked, per column (a value repeats
-    # across blocks: a product name, a reason)
-    checked: list[dict[str, list]] = [{} for _ in header]
-    found_rows: list[tuple[int, int, list]] = []  # (row, column, findings of the cell)
-    multiline = False
-    offset = 0  # rows of the blocks before this one
     try:
-        reader = pacsv.open_csv(
+        table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
@@ -507,60 +490,48 @@ def _scan_csv(path: Path, index: _IdIndex, allow: Collection[str]) -> list[tuple
                 quoted_strings_can_be_null=False,
             ),
         )
-        for batch in reader:
-            for c, column in enumerate(batch.columns):
-                for value, cell in _column_findings(column, index, allow, checked[c]).items():
-                    rows = pc.indices_nonzero(pc.equal(column, value)).to_pylist()
-                    found_rows.extend((offset + row, c, cell) for row in rows)
-                if not multiline and len(column):
-                    multiline = pc.any(pc.match_substring(column, "\n")).as_py()
-            offset += batch.num_rows
     except (pa.ArrowInvalid, OSError):
         return None
-    if not found_rows:
+    hits: list[tuple[int, int, int, str, str]] = []  # (line, column, order, kind, masked)
+    for line, kind, masked in scan_text(",".join(header), allow=allow, _index=index):
+        hits.append((line, -1, 0, kind, masked))
+    found_values: list[tuple[int, str]] = []  # (column, value)
+    for c, column in enumerate(table.columns):
+        uniq = pc.unique(column)
+        if len(uniq) == 0:
+            continue
+        is_float = pc.match_substring_regex(uniq, _RE2_FLOAT)
+        candidates = pc.and_(pc.match_substring_regex(uniq, _RE2_CANDIDATE), pc.invert(is_float))
+        candidates = pc.and_(candidates, pc.invert(pc.match_substring_regex(uniq, _RE2_TIMESTAMP)))
+        values = set(uniq.filter(candidates).to_pylist())
+        if index:
+            if len(uniq) > _ARROW_LOOKUP_FROM:  # Arrow hashes the ids on every call
+                values.update(uniq.filter(pc.is_in(uniq, value_set=index.arrow)).to_pylist())
+            else:
+                values.update(index.all.intersection(uniq.to_pylist()))
+            tokens = pc.match_substring_regex(uniq, _RE2_SEPARATOR)
+            if not index.numeric_like:  # then a number or a date cannot hold an id token
+                tokens = pc.and_(tokens, pc.invert(is_float))
+                tokens = pc.and_(
+                    tokens, pc.invert(pc.match_substring_regex(uniq, _RE2_NUMERIC_LIKE))
+                )
+            values.update(v for v in uniq.filter(tokens).to_pylist() if _ids_in(v, index))
+        for value in values:
+            if scan_text(value, allow=allow, _index=index):
+                found_values.append((c, value))
+    if not found_values:
         return [(line, kind, masked) for line, _, _, kind, masked in hits]
+    multiline = any(pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns)
     if multiline:  # rows are not lines: let the text scan count the lines
         return None
-    for row, c, cell in found_rows:
-        for order, (_, kind, masked) in enumerate(cell):
-            hits.append((row + 2, c, order, kind, masked))
+    for c, value in found_values:
+        rows = pc.indices_nonzero(pc.equal(table.column(c), value)).to_pylist()
+        cell = scan_text(value, allow=allow, _index=index)
+        for row in rows:
+            for order, (_, kind, masked) in enumerate(cell):
+                hits.append((row + 2, c, order, kind, masked))
     hits.sort()
     return [(line, kind, masked) for line, _, _, kind, masked in hits]
-
-
-def _column_findings(
-    column: Any, index: _IdIndex, allow: Collection[str], checked: dict[str, list]
-) -> dict[str, list]:
-    """The distinct values of one block's column that hold personal data, with the exact
-    patterns' findings of each; ``checked`` caches the findings of values seen before."""
-    import pyarrow.compute as pc
-
-    uniq = pc.unique(column)
-    if len(uniq) == 0:
-        return {}
-    is_float = pc.match_substring_regex(uniq, _RE2_FLOAT)
-    candidates = pc.and_(pc.match_substring_regex(uniq, _RE2_CANDIDATE), pc.invert(is_float))
-    candidates = pc.and_(candidates, pc.invert(pc.match_substring_regex(uniq, _RE2_TIMESTAMP)))
-    values = set(uniq.filter(candidates).to_pylist())
-    if index:
-        if len(uniq) > _ARROW_LOOKUP_FROM:  # Arrow hashes the ids on every call
-            values.update(uniq.filter(pc.is_in(uniq, value_set=index.arrow)).to_pylist())
-        else:
-            values.update(index.all.intersection(uniq.to_pylist()))
-        tokens = pc.match_substring_regex(uniq, _RE2_SEPARATOR)
-        if not index.numeric_like:  # then a number or a date cannot hold an id token
-            tokens = pc.and_(tokens, pc.invert(is_float))
-            tokens = pc.and_(tokens, pc.invert(pc.match_substring_regex(uniq, _RE2_NUMERIC_LIKE)))
-        values.update(
-            v for v in uniq.filter(tokens).to_pylist() if v in checked or _ids_in(v, index)
-        )
-    found = {}
-    for value in values:
-        if value not in checked:
-            checked[value] = scan_text(value, allow=allow, _index=index)
-        if checked[value]:
-            found[value] = checked[value]
-    return found
 
 
 def scan_report(

@@ -278,18 +278,15 @@ privacy: {{allow_demo_key: true}}
     assert ids == {"CUST-0001", "CUST-0002", "v25bc3a8b10"}
 
 
-@pytest.mark.parametrize("block_bytes", [None, 200])
 @pytest.mark.parametrize("arrow_lookup", [False, True])
 def test_csv_fast_path_agrees_with_the_text_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_lookup: bool, block_bytes: int | None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_lookup: bool
 ) -> None:
     from journeylib import piiscan
     from journeylib.piiscan import _id_index, _scan_csv, _scan_text_file
 
     if arrow_lookup:  # the ids are looked up by Arrow, as for columns of millions of values
         monkeypatch.setattr(piiscan, "_ARROW_LOOKUP_FROM", 0)
-    if block_bytes:  # Arrow reads the table in several blocks: row numbers carry over
-        monkeypatch.setattr(piiscan, "_CSV_BLOCK_BYTES", block_bytes)
 
     # every kind of cell the tables hold, a few of them hiding personal data
     path = tmp_path / "t.csv"
@@ -358,37 +355,3 @@ def test_timestamps_with_utc_offsets_skip_the_exact_patterns_and_lose_nothing(
     assert fast is not None
     assert sorted(fast) == sorted(_scan_text_file(path, index, ()))
     assert sorted((line, kind) for line, kind, _ in fast) == [(2, "phone"), (4, "email")]
-
-
-@pytest.mark.parametrize("multiline_last", [False, True])
-def test_csv_in_many_blocks_numbers_lines_across_blocks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, multiline_last: bool
-) -> None:
-    """A table read in five blocks of about a dozen rows: the same phone repeats every 7th row (a value seen
-    again in a later block) and an id every 10th; a multi-line cell in the last block moves
-    every line number after it, so the text scan counts the lines instead."""
-    from journeylib import piiscan
-
-    monkeypatch.setattr(piiscan, "_CSV_BLOCK_BYTES", 128)
-    n = 60
-    notes = ["call 0812-3456-7890" if i % 7 == 0 else "ok" for i in range(n)]
-    refs = ["CUST-0042" if i % 10 == 3 else f"r{i}" for i in range(n)]
-    if multiline_last:
-        notes[-2] = "first\nsecond"
-    path = tmp_path / "t.csv"
-    pd.DataFrame({"note": notes, "ref": refs}).to_csv(path, index=False)
-    import pyarrow.csv as pacsv
-
-    blocks = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=128))
-    assert sum(1 for _ in blocks) >= 5  # the table really is read in many blocks
-    index = piiscan._id_index(["CUST-0042"], 4)
-    # row i (0-based) is on line i + 2; the multi-line cell in row 58 pushes row 59 to line 62
-    phones = [(i + 2, "phone") for i in range(0, n, 7)]
-    ids = [(i + 2, "customer_id") for i in range(3, n, 10)]
-    if multiline_last:
-        assert piiscan._scan_csv(path, index, ()) is None
-        found = [(f.line, f.kind) for f in scan_report(tmp_path, raw_ids=["CUST-0042"])]
-        assert found == sorted(phones + ids)  # rows 0-57 only hold findings: same lines
-    else:
-        found = [(line, kind) for line, kind, _ in piiscan._scan_csv(path, index, ())]
-        assert found == sorted(phones + ids)

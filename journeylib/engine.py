@@ -187,6 +187,7 @@ def kept(
     compute: Callable[[], pd.DataFrame],
     *,
     tables: Sequence[str] = KEPT_TABLES,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """``compute()``, kept per processed folder so that later calls with the same ``key`` (and
     later notebooks of the run) read it instead of computing it again.
@@ -199,26 +200,46 @@ def kept(
     manifest: a new ingest or any changed file gives a new hash.
     Attributes (``attrs``) are kept with the table. A read-only folder keeps nothing; a damaged
     kept file is computed again. At most :data:`_KEPT_FILES` results per name are kept.
+
+    ``columns``: only these of the result's columns are returned (those it has, in its order),
+    and only they are read from a kept file; the whole result is kept all the same.
     """
     path = _kept_path(engine, name, key, tables)
     if path is None:
-        return compute()
+        return _only(compute(), columns)
     # notebooks running at once (report.workers) may ask for the same result: the first computes
     # it, the others wait for it and read it
     with _computing(path):
-        df = _read_kept(path)
+        df = _read_kept(path, columns)
         if df is None:
             df = compute()
             _keep(df, path, name)
-    return df
+    return _only(df, columns)
 
 
-def _read_kept(path: Path) -> pd.DataFrame | None:
+def _only(df: pd.DataFrame, columns: Sequence[str] | None) -> pd.DataFrame:
+    """``df``'s columns among ``columns``, in ``df``'s order (all when ``columns`` is None)."""
+    if columns is None:
+        return df
+    wanted = set(columns)
+    return df[[c for c in df.columns if c in wanted]]
+
+
+def _read_kept(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
+        if columns is not None:
+            import pyarrow.parquet as pq
+
+            wanted = set(columns)
+            columns = [c for c in pq.read_schema(path).names if c in wanted]
         # converted column by column, each freed as it goes: the table is held about once
-        df = pd.read_parquet(path, to_pandas_kwargs={"self_destruct": True, "split_blocks": True})
+        df = pd.read_parquet(
+            path,
+            columns=columns,
+            to_pandas_kwargs={"self_destruct": True, "split_blocks": True},
+        )
     except Exception:  # noqa: BLE001 - a damaged kept file is only a lost shortcut
         log.info("kept result %s unreadable: computed again", path.name)
         return None

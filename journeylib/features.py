@@ -626,6 +626,7 @@ def customer_features(
     include: Iterable[str] | None = None,
     fraction: float = 1.0,
     pass_events: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The customer feature table: behaviour as of the end of ``as_of``, one row per customer.
 
@@ -665,6 +666,11 @@ def customer_features(
         Above this many events (default :data:`journeylib.engine.CUSTOMER_PASS_EVENTS`) DuckDB
         builds the table in passes over ranges of customers, each within its memory limit
         (:func:`journeylib.engine.query_per_customer`); the table is the same.
+    columns
+        Return only these columns (those the table has, in its order; list ``customer_id`` to
+        keep it). The whole table is computed and kept as without it, but a kept table is read
+        for these columns only: at 10M customers the 65 columns take 5.2 GB, the five the
+        playbook reads 0.3 GB.
 
     Returns
     -------
@@ -708,6 +714,7 @@ def customer_features(
         "customer_features",
         (opt, stage_model),
         lambda: _table(engine, opt, tables, stage_model, pass_events),
+        columns=columns,
     )
 
 

@@ -146,6 +146,15 @@ def _bands(values: pd.Series, high: float, medium: float) -> pd.Series:
     return out
 
 
+#: The feature table's columns the context reads (the kept table is read for these only).
+_FEATURE_COLUMNS = (
+    "rfm_frequency",
+    "rfm_monetary",
+    "satisfaction_nps_mean",
+    "satisfaction_review_mean",
+)
+
+
 def action_context(
     engine: Engine,
     config: Config,
@@ -193,7 +202,12 @@ def action_context(
         # no cut-off anywhere: the feature table measures to the last day holding data. Every
         # group, though only rfm and satisfaction are read: that is the table the personas
         # notebook computed and kept (engine.kept), read back instead of computed again
-        features = customer_features(engine, as_of=cut, config=config)
+        features = customer_features(
+            engine,
+            as_of=cut,
+            config=config,
+            columns=[ID, *_FEATURE_COLUMNS],
+        )
     cut = cut or features.attrs.get("as_of")
     if cut is None:
         raise ValueError(

@@ -700,6 +700,40 @@ def test_the_table_is_kept_per_processed_folder_and_cut_off(synth_client, tmp_pa
     assert computed == [1] * 5
 
 
+def test_columns_are_read_alone_from_the_kept_table(synth_client, tmp_path, monkeypatch):
+    """``columns`` returns those columns of the whole table (in its order, attrs kept), both
+    when the table is computed and kept and when the kept file is read for them alone."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from journeylib.engine import CACHE_DIR, DuckDBEngine
+
+    folder = tmp_path / "processed"
+    shutil.copytree(synth_client.config.processed_dir, folder)
+    shutil.rmtree(folder / CACHE_DIR, ignore_errors=True)
+    config = synth_client.config
+    wanted = ["rfm_monetary", "customer_id", "satisfaction_nps_mean", "no_such_column"]
+    first = F.customer_features(
+        DuckDBEngine(folder), as_of="2025-05-31", config=config, columns=wanted
+    )
+    assert list(first.columns) == ["customer_id", "rfm_monetary", "satisfaction_nps_mean"]
+    (kept_file,) = (folder / CACHE_DIR).glob("customer_features-*.parquet")
+    assert len(pq.read_schema(kept_file).names) > 30  # the whole table was kept
+    read = []
+    real_read = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: read.append(k) or real_read(*a, **k))
+    monkeypatch.setattr(F, "_table", lambda *a: pytest.fail("computed again"))
+    again = F.customer_features(
+        DuckDBEngine(folder), as_of="2025-05-31", config=config, columns=wanted
+    )
+    assert read[-1]["columns"] == list(first.columns)
+    whole = F.customer_features(DuckDBEngine(folder), as_of="2025-05-31", config=config)
+    pd.testing.assert_frame_equal(again, whole[list(first.columns)], check_exact=True)
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    assert again.attrs == first.attrs == {"as_of": "2025-05-31"}
+
+
 def test_a_result_asked_for_at_once_is_computed_once(tmp_path):
     """Notebooks running at once (report.workers) ask for the same kept table: the first
     computes it while the other waits, then reads it."""

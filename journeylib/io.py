@@ -83,7 +83,7 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -846,12 +846,15 @@ def write_table(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def read_processed(config: Config, name: str) -> pd.DataFrame:
-    """Read one processed canonical table (raises FileNotFoundError with a hint if absent)."""
+def read_processed(
+    config: Config, name: str, *, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Read one processed canonical table, or only its ``columns`` (raises FileNotFoundError
+    with a hint if absent)."""
     path = config.processed_dir / f"{name}.parquet"
     if not path.is_file():
         raise FileNotFoundError(f"{_display(path)} does not exist: run `journey validate` first")
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, columns=None if columns is None else list(columns))
 
 
 @dataclass

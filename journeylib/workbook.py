@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -73,11 +74,12 @@ class Workbook:
 
         return get_engine(self.config)
 
-    def table(self, name: str) -> pd.DataFrame:
-        """A processed canonical table as pandas (customer-level or small tables only)."""
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """A processed canonical table as pandas (customer-level or small tables only), or only
+        its ``columns``."""
         from journeylib.io import read_processed
 
-        return read_processed(self.config, name)
+        return read_processed(self.config, name, columns=columns)
 
     def save_table(self, df: pd.DataFrame, name: str, *, csv: bool = True) -> Path:
         """Write an output table as Parquet (and CSV), atomically; returns the Parquet path."""

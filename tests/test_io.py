@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from journeylib.config import ConfigError, load_config
-from journeylib.io import DataValidationError, prepare
+from journeylib.io import DataValidationError, prepare, read_processed
 from journeylib.privacy import DEMO_KEY
 
 CUSTOMERS = """customer_ref,email,full_name,signup_time,region,signup_channel
@@ -183,6 +183,11 @@ def test_prepare_builds_canonical_tables(tiny):
     assert not anon["identified"]
     assert anon["first_seen"] == pd.Timestamp("2025-01-04 02:00", tz="UTC")
     assert len(cust) == 3
+    # one column read alone, as notebook 50 reads the customer ids of 10M customers
+    ids = read_processed(config, "customers", columns=["customer_id"])
+    assert ids.columns.tolist() == ["customer_id"] and set(ids["customer_id"]) == set(
+        cust["customer_id"]
+    )
 
     notices = {(n["table"], n["check"]): n["count"] for n in result.manifest["notices"]}
     assert notices[("events", "duplicate rows")] == 1

@@ -249,6 +249,37 @@ def test_recommendations_made_by_source_fill_and_customers_left_without():
     )
 
 
+def test_recommendations_made_counts_the_same_from_categorical_ids_as_topn_table_writes():
+    # topn_table's customer_id is a categorical over every customer asked for: u4 has no row.
+    # u5's list starts with item-kNN and is not filled; u1's is: 1 filled list of 2 item-kNN
+    recs = pd.concat(
+        [
+            _recs(),
+            pd.DataFrame(
+                {
+                    "customer_id": ["u5"],
+                    "rank": [1],
+                    "product_id": ["p3"],
+                    "score": [0.7],
+                    "source": ["item_knn"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    recs["customer_id"] = pd.Categorical(
+        recs["customer_id"], categories=["u5", "u4", "u3", "u2", "u1"]
+    )
+    recs["source"] = pd.Categorical(
+        recs["source"], categories=["item_knn", "popularity", "persona_popularity"]
+    )
+    text = narrative.recommendations_made(recs, EN, customers=5, k=2, products=5)
+    assert text.startswith("4 of 5 customers get up to 2 products each (6 recommendations).")
+    assert "(item-kNN) for 2 customers, their persona's most bought products for 1" in text
+    assert "For 1 customers with orders, the end of the list comes from popularity" in text
+    assert "1 customers get no product" in text
+
+
 def test_skipped_parts_persona_and_similar_products_sentences():
     assert narrative.recommendations_skipped("no_orders", EN).startswith(
         "**No orders before the cut-off:**"

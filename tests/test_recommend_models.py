@@ -24,11 +24,14 @@ import scipy.sparse as sp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from journeylib.recommend import (
+    SOURCES,
     Interactions,
     ItemKNN,
     PopularityRecommender,
     top_n,
+    topn_table,
 )
+from journeylib.recommend._base import TopN
 
 X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=float)
 COS01 = 2 / math.sqrt(2 * 3)  # 2 shared buyers / sqrt(2 buyers x 3 buyers)
@@ -363,6 +366,32 @@ def test_top_n_leaves_out_padding():
     assert len(table) == 0
     assert list(table.columns) == ["customer_id", "rank", "product_id", "score", "source"]
     assert isinstance(table, pd.DataFrame)
+
+
+def test_topn_table_against_a_cell_by_cell_reference_with_gaps_anywhere():
+    # padding (-1) anywhere in a row, not only at its end; the reference walks the cells
+    rng = np.random.default_rng(3)
+    n, k = 300, 7
+    items = rng.integers(-1, 20, (n, k))
+    scores, labels = rng.random((n, k)), rng.integers(0, 3, (n, k)).astype(np.int8)
+    source = rng.integers(-1, 2, (n, k)).astype(np.int8)
+    customers = np.array([f"c{i}" for i in range(n)], dtype=object)
+    products = np.array([f"p{j}" for j in range(20)], dtype=object)
+    for given in (None, labels):
+        table = topn_table(TopN(items, scores, source), customers, products, source_labels=given)
+        expected = [
+            (customers[r], c + 1, products[items[r, c]], scores[r, c],
+             SOURCES[(0 if source[r, c] == 0 else 1) if given is None else given[r, c]])
+            for r in range(n) for c in range(k) if items[r, c] >= 0
+        ]  # fmt: skip
+        got = list(
+            zip(
+                table["customer_id"].astype(str), table["rank"], table["product_id"].astype(str),
+                table["score"], table["source"].astype(str), strict=True,
+            )
+        )  # fmt: skip
+        assert got == expected
+        assert table["rank"].dtype == np.int64
 
 
 def _persona_top_products_slow(recs: pd.DataFrame, persona_of: pd.Series, missing: str, top: int):

@@ -25,7 +25,7 @@ class TopN(NamedTuple):
     Attributes
     ----------
     items : numpy.ndarray
-        ``(n_rows, k)`` int64 product column numbers; ``-1`` where no product is left (a catalogue
+        ``(n_rows, k)`` integer product column numbers (int64 from the recommenders); ``-1`` where no product is left (a catalogue
         smaller than ``k`` plus what the customer bought).
     scores : numpy.ndarray
         ``(n_rows, k)`` float64 scores of the model that ranked the product; NaN for popularity

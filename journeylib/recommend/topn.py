@@ -44,16 +44,21 @@ def topn_table(
         are categoricals (10M rows for 1M customers stay small).
     """
     valid = top.items >= 0
-    rows, cols = np.nonzero(valid)
+    # row numbers as int32 (the categorical's codes) and ranks built from the row lengths: at
+    # 10M customers x 10, np.nonzero's two int64 arrays alone are 1.6 GB
+    n_rows, k = valid.shape
+    rows = np.repeat(np.arange(n_rows, dtype=np.int32), valid.sum(axis=1))
+    rank = np.broadcast_to(np.arange(1, k + 1, dtype=np.int64), valid.shape)[valid]
     if source_labels is None:
-        source_labels = np.where(top.source == FROM_MODEL, 0, 1)
+        source_labels = np.where(top.source == FROM_MODEL, 0, 1).astype(np.int8)
     cust = pd.Categorical.from_codes(rows, categories=pd.Index(customers, dtype=object))
+    del rows
     prod = pd.Categorical.from_codes(top.items[valid], categories=pd.Index(products, dtype=object))
-    src = pd.Categorical.from_codes(source_labels[valid].astype(np.int64), categories=SOURCES)
+    src = pd.Categorical.from_codes(source_labels[valid], categories=SOURCES)
     return pd.DataFrame(
         {
             "customer_id": cust,
-            "rank": (cols + 1).astype(np.int64),
+            "rank": rank,
             "product_id": prod,
             "score": top.scores[valid],
             "source": src,
@@ -116,9 +121,11 @@ def top_n(
     known = rows >= 0
     has_orders[known] = np.diff(train.matrix.indptr)[rows[known]] > 0
     n_items = train.shape[1]
-    items = np.full((len(customers), k), -1, dtype=np.int64)
+    # product numbers fit int32 and source labels int8: 10.3M customers x 10 are 412 MB and
+    # 103 MB instead of 824 MB each
+    items = np.full((len(customers), k), -1, dtype=np.int32)
     scores = np.full((len(customers), k), np.nan)
-    labels = np.zeros((len(customers), k), dtype=np.int64)
+    labels = np.zeros((len(customers), k), dtype=np.int8)
     opts = {"exclude_bought": exclude_bought, "categories": categories}
     opts["max_per_category"] = max_per_category
     warm = np.flatnonzero(has_orders)
@@ -126,6 +133,7 @@ def top_n(
         top = model.recommend(train.matrix[rows[warm]], k, **opts)
         items[warm], scores[warm] = top.items, top.scores
         labels[warm] = np.where(top.source == FROM_POPULARITY, 1, 0)
+        del top  # before the cold customers' lists are made
     cold = np.flatnonzero(~has_orders)
     if cold.size:
         if fallback is None:
@@ -141,7 +149,8 @@ def top_n(
         if g is not None and fallback.groups_:
             own = pd.Index(fallback.groups_, dtype=object).get_indexer(g) >= 0
         labels[cold] = np.where((top.source == FROM_MODEL) & own[:, None], 2, 1)
-    source = np.where(items >= 0, 0, -1).astype(np.int8)
+    source = np.zeros(items.shape, dtype=np.int8)
+    source[items < 0] = -1
     return topn_table(TopN(items, scores, source), customers, train.products, source_labels=labels)
 
 

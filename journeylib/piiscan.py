@@ -43,7 +43,8 @@ Speed: pages, JSON and notebooks are scanned as text with patterns anchored on a
 (``08``, ``62``, ``+``, ``(0``, ``@``). CSV tables, which at a million customers run to hundreds
 of MB, are read by Arrow and checked per column on their distinct values (RE2 prefilters, then
 the same exact patterns on the few candidates): a 117 MB table of 2M recommendation rows takes
-about 3.5 s against 1.5M raw ids, where the plain text scan takes 11 s.
+about 3.5 s against 1.5M raw ids, where the plain text scan takes 11 s. Tables above 1 GB
+(``_CSV_WHOLE_BYTES``) are streamed in 64 MB blocks, so memory stays bounded at any size.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import html
 import logging
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -462,76 +463,115 @@ _RE2_SEPARATOR = r"[^0-9A-Za-z]"
 _ARROW_LOOKUP_FROM = 200_000
 
 
+#: CSV tables up to this size are read whole (Arrow parses them in parallel: 7.6 s for a 551 MB
+#: table of 10.3M rows against 10.8 s streamed); larger ones are streamed in blocks of
+#: :data:`_CSV_BLOCK_BYTES`, so the scan's memory stays bounded whatever the table's size (the
+#: recommendations of 10M customers are a CSV of about 9 GB).
+_CSV_WHOLE_BYTES = 1 << 30
+_CSV_BLOCK_BYTES = 64 << 20
+
+
+def _csv_parts(path: Path, header: list[str]) -> Iterator[Any]:
+    """The table of a CSV file, whole or block by block (see :data:`_CSV_WHOLE_BYTES`); each
+    part has ``columns`` (every value as text) and ``num_rows``."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    convert = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    if path.stat().st_size <= _CSV_WHOLE_BYTES:
+        yield pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+        return
+    read = pacsv.ReadOptions(block_size=_CSV_BLOCK_BYTES)
+    yield from pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+
+
 def _scan_csv(path: Path, index: _IdIndex, allow: Collection[str]) -> list[tuple] | None:
     """(line, kind, masked) of a CSV table, checked column by column on distinct values.
 
     Large customer-level exports (recommendations, next best actions) are hundreds of MB at a
-    million customers; Arrow reads them in parallel and its RE2 prefilters leave the exact
-    Python patterns only the few values that can hold an address, a number or an id. Returns
-    ``None`` when Arrow cannot read the file (then it is scanned as text).
+    million customers; Arrow reads them (:func:`_csv_parts`) and its RE2 prefilters leave the
+    exact Python patterns only the few values that can hold an address, a number or an id.
+    Returns ``None`` when Arrow cannot read the file (then it is scanned as text).
     """
     import csv
 
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
 
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
         header = next(csv.reader(fh), None)
     if not header or len(set(header)) != len(header):
         return None
-    try:
-        table = pacsv.read_csv(
-            path,
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, OSError):
-        return None
     hits: list[tuple[int, int, int, str, str]] = []  # (line, column, order, kind, masked)
     for line, kind, masked in scan_text(",".join(header), allow=allow, _index=index):
         hits.append((line, -1, 0, kind, masked))
-    found_values: list[tuple[int, str]] = []  # (column, value)
-    for c, column in enumerate(table.columns):
-        uniq = pc.unique(column)
-        if len(uniq) == 0:
-            continue
-        is_float = pc.match_substring_regex(uniq, _RE2_FLOAT)
-        candidates = pc.and_(pc.match_substring_regex(uniq, _RE2_CANDIDATE), pc.invert(is_float))
-        candidates = pc.and_(candidates, pc.invert(pc.match_substring_regex(uniq, _RE2_TIMESTAMP)))
-        values = set(uniq.filter(candidates).to_pylist())
-        if index:
-            if len(uniq) > _ARROW_LOOKUP_FROM:  # Arrow hashes the ids on every call
-                values.update(uniq.filter(pc.is_in(uniq, value_set=index.arrow)).to_pylist())
-            else:
-                values.update(index.all.intersection(uniq.to_pylist()))
-            tokens = pc.match_substring_regex(uniq, _RE2_SEPARATOR)
-            if not index.numeric_like:  # then a number or a date cannot hold an id token
-                tokens = pc.and_(tokens, pc.invert(is_float))
-                tokens = pc.and_(
-                    tokens, pc.invert(pc.match_substring_regex(uniq, _RE2_NUMERIC_LIKE))
-                )
-            values.update(v for v in uniq.filter(tokens).to_pylist() if _ids_in(v, index))
-        for value in values:
-            if scan_text(value, allow=allow, _index=index):
-                found_values.append((c, value))
-    if not found_values:
-        return [(line, kind, masked) for line, _, _, kind, masked in hits]
-    multiline = any(pc.any(pc.match_substring(col, "\n")).as_py() for col in table.columns)
-    if multiline:  # rows are not lines: let the text scan count the lines
+    # the exact patterns' findings of each value already checked, per column (a value repeats
+    # across blocks: a product name, a reason)
+    checked: list[dict[str, list]] = [{} for _ in header]
+    found_rows: list[tuple[int, int, list]] = []  # (row, column, findings of the cell)
+    offset = 0  # rows of the parts before this one
+    try:
+        for part in _csv_parts(path, header):
+            for c, column in enumerate(part.columns):
+                for value, cell in _column_findings(column, index, allow, checked[c]).items():
+                    rows = pc.indices_nonzero(pc.equal(column, value)).to_pylist()
+                    found_rows.extend((offset + row, c, cell) for row in rows)
+            offset += part.num_rows
+    except (pa.ArrowInvalid, OSError):
         return None
-    for c, value in found_values:
-        rows = pc.indices_nonzero(pc.equal(table.column(c), value)).to_pylist()
-        cell = scan_text(value, allow=allow, _index=index)
-        for row in rows:
-            for order, (_, kind, masked) in enumerate(cell):
-                hits.append((row + 2, c, order, kind, masked))
+    if not found_rows:
+        return [(line, kind, masked) for line, _, _, kind, masked in hits]
+    # rows are lines unless a cell holds a line break (then the text scan counts the lines);
+    # read again only here: a clean table, the usual case, is read once
+    for part in _csv_parts(path, header):
+        if any(pc.any(pc.match_substring(col, "\n")).as_py() for col in part.columns):
+            return None
+    for row, c, cell in found_rows:
+        for order, (_, kind, masked) in enumerate(cell):
+            hits.append((row + 2, c, order, kind, masked))
     hits.sort()
     return [(line, kind, masked) for line, _, _, kind, masked in hits]
+
+
+def _column_findings(
+    column: Any, index: _IdIndex, allow: Collection[str], checked: dict[str, list]
+) -> dict[str, list]:
+    """The distinct values of one column (of the table or a block) that hold personal data,
+    with the exact patterns' findings of each; ``checked`` caches the findings of values seen
+    in earlier blocks."""
+    import pyarrow.compute as pc
+
+    uniq = pc.unique(column)
+    if len(uniq) == 0:
+        return {}
+    is_float = pc.match_substring_regex(uniq, _RE2_FLOAT)
+    candidates = pc.and_(pc.match_substring_regex(uniq, _RE2_CANDIDATE), pc.invert(is_float))
+    candidates = pc.and_(candidates, pc.invert(pc.match_substring_regex(uniq, _RE2_TIMESTAMP)))
+    values = set(uniq.filter(candidates).to_pylist())
+    if index:
+        if len(uniq) > _ARROW_LOOKUP_FROM:  # Arrow hashes the ids on every call
+            values.update(uniq.filter(pc.is_in(uniq, value_set=index.arrow)).to_pylist())
+        else:
+            values.update(index.all.intersection(uniq.to_pylist()))
+        tokens = pc.match_substring_regex(uniq, _RE2_SEPARATOR)
+        if not index.numeric_like:  # then a number or a date cannot hold an id token
+            tokens = pc.and_(tokens, pc.invert(is_float))
+            tokens = pc.and_(tokens, pc.invert(pc.match_substring_regex(uniq, _RE2_NUMERIC_LIKE)))
+        values.update(
+            v for v in uniq.filter(tokens).to_pylist() if v in checked or _ids_in(v, index)
+        )
+    found = {}
+    for value in values:
+        if value not in checked:
+            checked[value] = scan_text(value, allow=allow, _index=index)
+        if checked[value]:
+            found[value] = checked[value]
+    return found
 
 
 def scan_report(
@@ -590,6 +630,8 @@ def _read_id_columns(path: Path, spec: SourceSpec, raw_names: list[str]) -> list
     """The named raw columns of one export as strings (matched as ingest matches headers)."""
     from journeylib.io import _match_headers
 
+    if path.is_dir():  # a Parquet folder, read as ingest reads it
+        return _read_folder_id_columns(path, raw_names)
     if spec.resolved_format == "parquet":
         import pyarrow.parquet as pq
 
@@ -614,6 +656,35 @@ def _read_id_columns(path: Path, spec: SourceSpec, raw_names: list[str]) -> list
             keep_default_na=False,
         )
     return [df[c].astype("string").dropna() for c in cols]
+
+
+def _read_folder_id_columns(path: Path, raw_names: list[str]) -> list[pd.Series]:
+    """The named columns of a Parquet folder (a file per chunk or partition, ``key=value``
+    folders holding a column), as :func:`_read_id_columns` returns them."""
+    import pyarrow.parquet as pq
+
+    from journeylib.ingest_events import _hive_values, source_files
+    from journeylib.io import _match_headers
+
+    files = source_files(path)
+    if not files:
+        raise ValueError(f"{path}: no Parquet files for the PII scan")
+    headers = [*pq.read_schema(files[0]).names, *_hive_values(path, files[0])]
+    found, missing, _ = _match_headers(headers, {n: n for n in raw_names})
+    if missing:
+        raise ValueError(f"{path}: column(s) {missing} not found for the PII scan")
+    cols = list(found.values())
+    parts: dict[str, list[pd.Series]] = {c: [] for c in cols}
+    for file in files:
+        hive = _hive_values(path, file)
+        stored = [c for c in cols if c not in hive]
+        table = pq.read_table(file, columns=stored)
+        for c in cols:
+            if c in hive:  # one value for the whole file
+                parts[c].append(pd.Series([hive[c]], dtype="string"))
+            else:
+                parts[c].append(table.column(c).to_pandas().astype("string"))
+    return [pd.concat(parts[c], ignore_index=True).dropna() for c in cols]
 
 
 def raw_customer_ids(config: Config) -> frozenset[str]:

@@ -278,15 +278,53 @@ privacy: {{allow_demo_key: true}}
     assert ids == {"CUST-0001", "CUST-0002", "v25bc3a8b10"}
 
 
+def test_raw_customer_ids_of_parquet_folders(tmp_path: Path) -> None:
+    """Sources given as Parquet folders (``journey synth --format parquet``, a data lake): a file
+    per chunk, hidden and ``_`` files skipped, a ``key=value`` folder holding the id column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = tmp_path / "raw"
+    (raw / "customers").mkdir(parents=True)
+    pq.write_table(pa.table({"customer_ref": ["C1", "C2"], "region": ["A", "B"]}),
+                   raw / "customers" / "part-0.parquet")  # fmt: skip
+    pq.write_table(pa.table({"customer_ref": ["C3", None], "region": ["A", "B"]}),
+                   raw / "customers" / "part-1.parquet")  # fmt: skip
+    pq.write_table(pa.table({"customer_ref": ["SKIPPED"]}), raw / "customers" / "_tmp.parquet")
+    for cust, visitors in {"C1": ["v1", "v2"], "C9": ["v3"]}.items():
+        folder = raw / "ids" / f"cust={cust}"
+        folder.mkdir(parents=True)
+        table = pa.table({"source": ["web"] * len(visitors), "source_id": visitors})
+        pq.write_table(table, folder / "part-0.parquet")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"""client: pii
+data:
+  raw_dir: {raw}
+  sources:
+    customers: {{path: customers, columns: {{customer_id: customer_ref, region: region}}}}
+    identity_map: {{path: ids, columns: {{source: source, source_id: source_id, customer_id: cust}}}}
+privacy: {{allow_demo_key: true}}
+""",
+        "utf-8",
+    )
+    ids = raw_customer_ids(load_config(config))
+    assert ids == {"C1", "C2", "C3", "C9", "v1", "v2", "v3"}
+
+
+@pytest.mark.parametrize("block_bytes", [None, 200])
 @pytest.mark.parametrize("arrow_lookup", [False, True])
 def test_csv_fast_path_agrees_with_the_text_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_lookup: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_lookup: bool, block_bytes: int | None
 ) -> None:
     from journeylib import piiscan
     from journeylib.piiscan import _id_index, _scan_csv, _scan_text_file
 
     if arrow_lookup:  # the ids are looked up by Arrow, as for columns of millions of values
         monkeypatch.setattr(piiscan, "_ARROW_LOOKUP_FROM", 0)
+    if block_bytes:  # a table above the size read whole is streamed: row numbers carry over
+        monkeypatch.setattr(piiscan, "_CSV_WHOLE_BYTES", 0)
+        monkeypatch.setattr(piiscan, "_CSV_BLOCK_BYTES", block_bytes)
 
     # every kind of cell the tables hold, a few of them hiding personal data
     path = tmp_path / "t.csv"
@@ -355,3 +393,43 @@ def test_timestamps_with_utc_offsets_skip_the_exact_patterns_and_lose_nothing(
     assert fast is not None
     assert sorted(fast) == sorted(_scan_text_file(path, index, ()))
     assert sorted((line, kind) for line, kind, _ in fast) == [(2, "phone"), (4, "email")]
+
+
+@pytest.mark.parametrize("multiline_row", [None, 1, 58])
+def test_csv_in_many_blocks_numbers_lines_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, multiline_row: int | None
+) -> None:
+    """A table streamed in five blocks of about a dozen rows (as one above the size read whole
+    is): the same phone repeats every 7th row (a value seen again in a later block) and an id
+    every 10th. A multi-line cell (in the first block, before any finding, or in the last)
+    moves every line number after it, so the text scan counts the lines instead."""
+    from journeylib import piiscan
+
+    monkeypatch.setattr(piiscan, "_CSV_WHOLE_BYTES", 0)
+    monkeypatch.setattr(piiscan, "_CSV_BLOCK_BYTES", 128)
+    n = 60
+    notes = ["call 0812-3456-7890" if i % 7 == 0 else "ok" for i in range(n)]
+    refs = ["CUST-0042" if i % 10 == 3 else f"r{i}" for i in range(n)]
+    if multiline_row is not None:
+        notes[multiline_row] = "first\nsecond"
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"note": notes, "ref": refs}).to_csv(path, index=False)
+    import pyarrow.csv as pacsv
+
+    blocks = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=128))
+    assert sum(1 for _ in blocks) >= 5  # the table really is read in many blocks
+    index = piiscan._id_index(["CUST-0042"], 4)
+    # row i (0-based) is on line i + 2, one more after the multi-line cell's row
+    after = n if multiline_row is None else multiline_row
+
+    def line(i: int) -> int:
+        return i + 2 + (i > after)
+
+    phones = [(line(i), "phone") for i in range(0, n, 7)]
+    ids = [(line(i), "customer_id") for i in range(3, n, 10)]
+    if multiline_row is not None:
+        assert piiscan._scan_csv(path, index, ()) is None
+        found = [(f.line, f.kind) for f in scan_report(tmp_path, raw_ids=["CUST-0042"])]
+    else:
+        found = [(line, kind) for line, kind, _ in piiscan._scan_csv(path, index, ())]
+    assert found == sorted(phones + ids)

@@ -330,12 +330,30 @@ def test_csv_fast_path_agrees_with_the_text_scan(
     path = tmp_path / "t.csv"
     pd.DataFrame(
         {
-            "customer_id": ["a1b2c3d4e5f6a7b8c9d0", "0812a3b4c5d6e7f8a9b0", "C000123", "x"],
-            "score": ["0.0812345678901", "0.62812345678", "1e+20", "12.5"],
-            "when": ["2025-06-30 08:15:00", "2025-06-08", "2025-01-31", ""],
-            "note": ["call 0812-3456-7890, thanks", "Rp 12.345.678", "see C000123.html", "ok"],
-            "contact": ["none", "+62 822-6147-4435", "budi@gmail.com", "6281234567890"],
-            "ref": ["CUST-0042", "CUST-00421", "id=CUST-0042&x", "v25bc3a8b10"],
+            "customer_id": [
+                "a1b2c3d4e5f6a7b8c9d0",
+                "0812a3b4c5d6e7f8a9b0",
+                "C000123",
+                "x",
+                "08123456789a",
+            ],
+            "score": ["0.0812345678901", "0.62812345678", "1e+20", "12.5", "0.5"],
+            "when": ["2025-06-30 08:15:00", "2025-06-08", "2025-01-31", "", ""],
+            "note": [
+                "call 0812-3456-7890, thanks",
+                "Rp 12.345.678",
+                "see C000123.html",
+                "ok",
+                "wa 62 812 3456 7890.",
+            ],
+            "contact": [
+                "none",
+                "+62 822-6147-4435",
+                "budi@gmail.com",
+                "6281234567890",
+                "0812 3456 7890",
+            ],
+            "ref": ["CUST-0042", "CUST-00421", "id=CUST-0042&x", "v25bc3a8b10", "62-x"],
         }
     ).to_csv(path, index=False)
     index = _id_index(["C000123", "CUST-0042", "v25bc3a8b10", "abc"], 4)
@@ -344,7 +362,7 @@ def test_csv_fast_path_agrees_with_the_text_scan(
     assert fast is not None
     assert sorted(fast) == sorted(text)
     # hand count: row 2 (line 2) one phone; line 3 one phone; line 4 id, id, email, id;
-    # line 5 phone, id
+    # line 5 phone, id; line 6 two phones (a hex-like id starting 08 is none)
     assert sorted((line, kind) for line, kind, _ in fast) == [
         (2, "customer_id"),
         (2, "phone"),
@@ -355,6 +373,8 @@ def test_csv_fast_path_agrees_with_the_text_scan(
         (4, "email"),
         (5, "customer_id"),
         (5, "phone"),
+        (6, "phone"),
+        (6, "phone"),
     ]
 
 
@@ -433,3 +453,24 @@ def test_csv_in_many_blocks_numbers_lines_across_blocks(
     else:
         found = [(line, kind) for line, kind, _ in piiscan._scan_csv(path, index, ())]
     assert found == sorted(phones + ids)
+
+
+@pytest.mark.parametrize("arrow_lookup", [False, True])
+def test_decimal_columns_skip_the_id_lookup_but_an_exponent_shaped_id_is_still_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arrow_lookup: bool
+) -> None:
+    """A score column is not looked up against ids that are not numeric-like (no such id can
+    equal 0.5); an id shaped like a float with an exponent (2019E0001) still is."""
+    from journeylib import piiscan
+
+    if arrow_lookup:
+        monkeypatch.setattr(piiscan, "_ARROW_LOOKUP_FROM", 0)
+    path = tmp_path / "t.csv"
+    path.write_text("score,ref\n0.5,a\n2019E0001,b\n1.25,2019E0001\n", "utf-8")
+    index = piiscan._id_index(["2019E0001", "CUST-7"], 4)
+    found = [(line, kind) for line, kind, _ in piiscan._scan_csv(path, index, ())]
+    assert found == [(3, "customer_id"), (4, "customer_id")]
+    # numeric-like ids: decimals are looked up too
+    index = piiscan._id_index(["0.5000", "1.25"], 4)
+    found = [(line, kind) for line, kind, _ in piiscan._scan_csv(path, index, ())]
+    assert found == [(4, "customer_id")]

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 from journeylib.config import Config
 from journeylib.project import resolve_path
-from journeylib.sql import identifier, literal, pseudonym_ranges
+from journeylib.sql import identifier, literal, pseudonym_ranges, temp_table
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ class Engine(Protocol):
 
     def tables(self) -> list[str]:
         """Names of the tables the engine can see."""
+        ...
+
+    def has_table(self, name: str) -> bool:
+        """Whether a table, view or temporary table ``name`` can be queried."""
         ...
 
     def close(self) -> None: ...
@@ -157,6 +161,14 @@ class DuckDBEngine:
 
     def tables(self) -> list[str]:
         return list(self._tables)
+
+    def has_table(self, name: str) -> bool:
+        found = self.scalar(
+            "SELECT COUNT(*) FROM (SELECT table_name AS n FROM duckdb_tables() "
+            "UNION ALL SELECT view_name FROM duckdb_views()) WHERE n = $name",
+            {"name": name},
+        )
+        return bool(found)
 
     def close(self) -> None:
         self._con.close()
@@ -354,10 +366,7 @@ def query_per_customer(
     sql = select if callable(select) else (lambda _where: select)
     if not callable(select) and not tables:
         raise ValueError("query_per_customer: give select(where), or the SQL and its tables")
-    if events is None:
-        counted = isinstance(engine, DuckDBEngine) and "events" in engine.tables()
-        events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
-    ranges = pseudonym_ranges(-(-events // (pass_events or CUSTOMER_PASS_EVENTS)), below=below)
+    events, ranges = _customer_ranges(engine, events, pass_events, below)
     narrow = [t for t in tables if t in engine.tables()]
     if (
         len(ranges) == 1
@@ -402,6 +411,63 @@ def query_per_customer(
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     pa.default_memory_pool().release_unused()  # the freed Arrow buffers back to the system
     return df
+
+
+def _customer_ranges(
+    engine: Engine, events: int | None, pass_events: int | None, below: str | None = None
+) -> tuple[int, list[str]]:
+    """The events a per-customer query reads (counted when ``None``) and the customer ranges
+    of its passes (:func:`query_per_customer`)."""
+    if events is None:
+        counted = isinstance(engine, DuckDBEngine) and "events" in engine.tables()
+        events = int(engine.scalar("SELECT COUNT(*) FROM events") or 0) if counted else 0
+    passes = -(-events // (pass_events or CUSTOMER_PASS_EVENTS))
+    return events, pseudonym_ranges(passes, below=below)
+
+
+def temp_table_per_customer(
+    engine: Engine,
+    name: str,
+    select: Callable[[str], str],
+    *,
+    events: int | None = None,
+    pass_events: int | None = None,
+) -> None:
+    """``temp_table(name, select("TRUE"))``, for a query whose every row is worked out from
+    one customer's rows alone, built in passes over ranges of customers where
+    :func:`query_per_customer` would run in passes (``select(where)`` restricts every table it
+    reads to the customers matching ``where``): the first range's rows create the table, the
+    others' are inserted, each pass within ``memory_limit``. The table is built under another
+    name and renamed at the end, so a failed pass leaves no partial table behind. Created once:
+    nothing is done when ``name`` exists. Other engines run it once over everyone."""
+    if not isinstance(engine, DuckDBEngine):
+        engine.execute(temp_table(name, select("TRUE")))
+        return
+    if engine.has_table(name):
+        return
+    _, ranges = _customer_ranges(engine, events, pass_events)
+    if len(ranges) == 1:
+        engine.execute(temp_table(name, select("TRUE")))
+        return
+    building = f"{name}__building"
+    engine.execute(f"DROP TABLE IF EXISTS temp.main.{identifier(building)}")
+    try:
+        engine.execute(f"CREATE TEMP TABLE {identifier(building)} AS {select(ranges[0])}")
+        for where in ranges[1:]:
+            engine.execute(f"INSERT INTO temp.main.{identifier(building)} {select(where)}")
+        engine.execute(f"ALTER TABLE temp.main.{identifier(building)} RENAME TO {identifier(name)}")
+    except BaseException:
+        engine.execute(f"DROP TABLE IF EXISTS temp.main.{identifier(building)}")
+        raise
+    log.info("temporary table %s built in %d passes over ranges of customers", name, len(ranges))
+
+
+def drop_temp_table(engine: Engine, name: str) -> None:
+    """Free a temporary table no longer needed, on DuckDB (it holds memory or spill space).
+    Spark keeps it: its temporary tables are computed lazily, and one built from it would
+    compute it again."""
+    if isinstance(engine, DuckDBEngine):
+        engine.execute(f"DROP TABLE IF EXISTS temp.main.{identifier(name)}")
 
 
 def query_customer_rows(

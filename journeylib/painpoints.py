@@ -70,7 +70,12 @@ from scipy import stats
 from journeylib import i18n
 from journeylib.config import ReportSpec
 from journeylib.display import fmt_number, fmt_pct
-from journeylib.engine import Engine
+from journeylib.engine import (
+    Engine,
+    drop_temp_table,
+    query_per_customer,
+    temp_table_per_customer,
+)
 from journeylib.sql import (
     as_date,
     end_of_day,
@@ -337,9 +342,16 @@ def _next_or_end(k: int) -> str:
 
 
 def _sessions_sql(
-    settings: PainPointSettings, model: StageModel, cutoff: str, last_ts: str, timezone: str
+    settings: PainPointSettings,
+    model: StageModel,
+    cutoff: str,
+    last_ts: str,
+    timezone: str,
+    where: str = "TRUE",
 ) -> str:
-    """One row per session with its flags (the CTEs of :func:`_session_table`)."""
+    """One row per session of the customers matching ``where`` (a condition on
+    ``customer_id``), with its flags but the slow ones (:func:`_session_table`), and its dwell
+    times ``d1..``: every row is worked out from its own customer's events."""
     steps = settings.funnel
     friction = settings.friction_events
     step_case = " ".join(f"WHEN {literal(e)} THEN {i + 1}" for i, e in enumerate(steps))
@@ -363,7 +375,7 @@ def _sessions_sql(
     ev AS (
         SELECT customer_id, session_id, ts, event, device, event_seq,
                CASE event {step_case} END AS step, {model.event_stage_sql()} AS stage_no
-        FROM events WHERE ts < {cutoff} AND customer_id IS NOT NULL),
+        FROM events WHERE ts < {cutoff} AND customer_id IS NOT NULL AND {where}),
     lp AS (
         SELECT customer_id, session_id, event, ts,
                LAG(event, 1) OVER w AS p1, LAG(event, 2) OVER w AS p2
@@ -394,27 +406,21 @@ def _sessions_sql(
                    PARTITION BY customer_id ORDER BY start_ts, session_id
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS reach_no
         FROM s0),
-    med AS (
-        SELECT {", ".join(f"MEDIAN(d{k}) AS m{k}" for k in range(1, n))} FROM s1),
     sess AS (
         SELECT s1.*, l.loop_pair,
                CASE WHEN next_buy IS NOT NULL
                          AND next_buy <= start_ts + INTERVAL '{settings.repeat_days} days' THEN 1
                     WHEN start_ts + INTERVAL '{settings.repeat_days} days' <= {last_ts} THEN 0
-               END AS repeat_buy,
-               {
-        ", ".join(
-            f"CASE WHEN d{k} > {settings.slow_factor} * m{k} AND m{k} > 0 THEN 1 ELSE 0 END"
-            f" AS slow{k}"
-            for k in range(1, n)
-        )
-    }
-        FROM s1 CROSS JOIN med
+               END AS repeat_buy
+        FROM s1
         LEFT JOIN loops l ON l.customer_id = s1.customer_id AND l.session_id = s1.session_id)
+    SELECT customer_id, {", ".join(_flag_columns(settings, slow=False))},
+           {", ".join(f"d{k}" for k in range(1, n))}
+    FROM sess
     """
 
 
-def _flag_columns(settings: PainPointSettings) -> list[str]:
+def _flag_columns(settings: PainPointSettings, *, slow: bool = True) -> list[str]:
     n = len(settings.funnel)
     reached = [f"CASE WHEN t{k} IS NOT NULL THEN 1 ELSE 0 END AS r{k}" for k in range(1, n + 1)]
     moved = [
@@ -422,7 +428,7 @@ def _flag_columns(settings: PainPointSettings) -> list[str]:
         for k in range(1, n)
     ]
     fr = [f"f{i}" for i in range(len(settings.friction_events))]
-    slow = [f"slow{k}" for k in range(1, n)]
+    slowed = [f"slow{k}" for k in range(1, n)] if slow else []
     return [
         "day",
         "COALESCE(device, '(unknown)') AS device",
@@ -435,7 +441,7 @@ def _flag_columns(settings: PainPointSettings) -> list[str]:
         *reached,
         *moved,
         *fr,
-        *slow,
+        *slowed,
     ]
 
 
@@ -484,23 +490,49 @@ def _session_table(
 ) -> str | None:
     """The name of a temporary table of the sessions and their flags (``customer_id`` and the
     columns of :func:`session_counts`), built once per engine, settings, stages, cut-off and
-    time zone (the name is a hash of its SQL); None when there are no events."""
+    time zone (the name is a hash of its SQL); None when there are no events.
+
+    The sessions are worked out per range of customers (:func:`temp_table_per_customer`: at
+    10M customers one query over every event spilled more than 28 GB to disk), then the slow
+    flags against the medians of every session's dwell times."""
     cutoff = end_of_day(as_of)
     last = engine.scalar(f"SELECT MAX(ts) FROM events WHERE ts < {cutoff}")
     if last is None:
         return None
     last_ts = f"TIMESTAMPTZ '{pd.Timestamp(last).tz_convert('UTC'):%Y-%m-%d %H:%M:%S.%f}+00'"
-    select = (
-        f"WITH {_sessions_sql(settings, model, cutoff, last_ts, timezone)} "
-        f"SELECT customer_id, {', '.join(_flag_columns(settings))} FROM sess"
+    n = len(settings.funnel)
+
+    def sessions(where: str) -> str:
+        return f"WITH {_sessions_sql(settings, model, cutoff, last_ts, timezone, where)}"
+
+    digest = hashlib.sha256(f"{sessions('TRUE')} slow {settings.slow_factor}".encode()).hexdigest()[
+        :12
+    ]
+    name = f"_painpoint_sessions_{digest}"
+    if engine.has_table(name):
+        return name
+    dwell = f"_painpoint_dwell_{digest}"
+    temp_table_per_customer(engine, dwell, sessions)
+    medians = ", ".join(f"MEDIAN(d{k}) AS med{k}" for k in range(1, n))
+    slow = ", ".join(
+        f"CASE WHEN d{k} > {settings.slow_factor} * med{k} AND med{k} > 0 THEN 1 ELSE 0 END"
+        f" AS slow{k}"
+        for k in range(1, n)
     )
-    name = "_painpoint_sessions_" + hashlib.sha256(select.encode()).hexdigest()[:12]
-    engine.execute(temp_table(name, select))
+    kept = ", ".join(_plain_names(settings, slow=False))
+    engine.execute(
+        temp_table(
+            name,
+            f"SELECT customer_id, {kept}, {slow} "
+            f"FROM {dwell} CROSS JOIN (SELECT {medians} FROM {dwell}) med",
+        )
+    )
+    drop_temp_table(engine, dwell)
     return name
 
 
-def _plain_names(settings: PainPointSettings) -> list[str]:
-    return [c.split(" AS ")[-1] for c in _flag_columns(settings)]
+def _plain_names(settings: PainPointSettings, *, slow: bool = True) -> list[str]:
+    return [c.split(" AS ")[-1] for c in _flag_columns(settings, slow=slow)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1094,18 +1126,25 @@ def _pct(x: float) -> str:
 
 
 def _customers(engine: Engine, table: str, cond: list[str], rows: list[dict]) -> list[int]:
-    """Distinct customers behind each pain point: one COUNT per pain point over the session
-    table (conditions on its flag columns), or the count the row brought."""
+    """Distinct customers behind each pain point: over the session table (conditions on its flag
+    columns), whether each customer has a session meeting each condition, added up over the
+    customers (in passes over ranges of them, like :func:`query_per_customer`); or the count the
+    row brought. One grouping by customer, where a ``COUNT(DISTINCT ...)`` per pain point held a
+    set of customers each."""
     out = [int(r.pop("_customers", 0)) for r in rows]
     sql_rows = [i for i in range(len(rows)) if cond[i]]
     if not sql_rows:
         return out
-    exprs = ", ".join(
-        f"COUNT(DISTINCT CASE WHEN {cond[i]} THEN customer_id END) AS c{i}" for i in sql_rows
+    hits = ", ".join(f"MAX(CASE WHEN {cond[i]} THEN 1 ELSE 0 END) AS c{i}" for i in sql_rows)
+    sums = ", ".join(f"CAST(SUM(c{i}) AS BIGINT) AS c{i}" for i in sql_rows)
+    res = query_per_customer(
+        engine,
+        lambda where: (
+            f"SELECT {sums} FROM (SELECT {hits} FROM {table} WHERE {where} GROUP BY customer_id) per"
+        ),
     )
-    res = engine.query(f"SELECT {exprs} FROM {table}")
     for i in sql_rows:
-        out[i] = int(res[f"c{i}"].iat[0])
+        out[i] = int(res[f"c{i}"].sum())
     return out
 
 

@@ -672,6 +672,10 @@ class SparkEngine:
     def tables(self) -> list[str]:
         return list(self._tables)
 
+    def has_table(self, name: str) -> bool:
+        """Whether a table, view or temporary view ``name`` can be queried."""
+        return bool(self._spark.catalog.tableExists(name))
+
     def close(self) -> None:
         """Drop this engine's temporary views and cached tables (the SparkSession and cluster
         stay up for other engines; they end with the Python process)."""

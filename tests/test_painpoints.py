@@ -293,6 +293,42 @@ def test_synthetic_incident_is_the_top_pain_point(synth_client):
     assert top["conversions_at_stake"] > 5
 
 
+def test_sessions_and_pain_points_in_passes_over_customer_ranges_equal_one_query(
+    synth_client, same_in_passes
+):
+    """Above CUSTOMER_PASS_EVENTS the session table is built per range of customers and the
+    customers behind each pain point are added up over the ranges: the counts and the pain
+    points are the same, exactly; a friction pain point's customers are those with that event
+    in the events themselves (a count independent of the session table)."""
+    from journeylib.engine import DuckDBEngine
+
+    cfg = synth_client.config
+    model = StageModel.from_config(cfg)
+    settings = pp.PainPointSettings.from_config(cfg)
+
+    def make():
+        engine = DuckDBEngine(cfg.processed_dir)  # a fresh engine: no session table kept
+        counts = pp.session_counts(
+            engine, model=model, settings=settings, timezone=cfg.data.timezone
+        )
+        points = pp.pain_points(
+            engine, model=model, settings=settings, timezone=cfg.data.timezone, counts=counts
+        )
+        # the table was built in passes under another name, renamed at the end; no other left
+        left = engine.query("SELECT table_name FROM duckdb_tables() WHERE temporary")
+        assert len(left) == 1 and left["table_name"].iat[0].startswith("_painpoint_sessions_")
+        return [counts, points]
+
+    (counts, points), _ = same_in_passes(synth_client.engine, make)
+    assert points["customers"].gt(0).all() and len(points) >= 3
+    events = synth_client.engine.query("SELECT customer_id, event FROM events")
+    friction = points[points["kind"] == "friction"]
+    assert len(friction)
+    for r in friction.itertuples():
+        want = events.loc[events["event"] == r.event, "customer_id"].nunique()
+        assert r.customers == want, r.event
+
+
 def test_every_text_exists_in_both_languages_with_thesame_fields():
     same_fields(pp._TEXT)
     same_fields(pp._PLOT_TEXT)

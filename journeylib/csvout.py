@@ -182,11 +182,10 @@ def _render_float(values: np.ndarray) -> pa.Array:
     out = pc.if_else(
         pc.match_substring(arrow, "."), arrow, pc.binary_join_element_wise(arrow, ".0", "")
     )
-    if odd.any():
-        text = out.to_numpy(zero_copy_only=False).astype(object)
-        idx = np.flatnonzero(odd)
-        text[idx] = [repr(float(v)) for v in values[idx]]
-        out = pa.array(text, type=pa.string())
+    if odd.any():  # only those values go through Python (a score column has a few per block)
+        odd = np.asarray(odd, dtype=bool)
+        text = pa.array([repr(float(v)) for v in values[odd]], type=pa.string())
+        out = pc.replace_with_mask(out, pa.array(odd), text)
     return pc.if_else(pa.array(nan), pa.scalar(None, pa.string()), out)
 
 

@@ -72,7 +72,7 @@ import pyarrow.compute as pc
 
 from journeylib.attribution.pathdata import Paths, read_path_table
 from journeylib.config import AttributionSpec
-from journeylib.engine import Engine, as_engine
+from journeylib.engine import Engine, as_engine, query_customer_rows
 from journeylib.project import resolve_path
 from journeylib.sql import (
     check_choice,
@@ -200,7 +200,9 @@ def build_paths(
     params: dict[str, object] = {"conv": conversion_event}
     if lookback is not None:
         params["lookback"] = lookback
-    rows = engine.query(sql, params)
+    # every row is one customer's: above 30M processed events, in passes over ranges of
+    # customers (at 10M customers the query once over everyone ran out of DuckDB's 4 GB)
+    rows = query_customer_rows(engine, sql, params=params, table=table)
     if rows.empty:
         warnings.warn(
             f"no touchpoint paths in table {table!r}: no conversion event {conversion_event!r} "

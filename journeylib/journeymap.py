@@ -45,6 +45,7 @@ import pandas as pd
 
 from journeylib.config import PlaybookSpec, ReportSpec
 from journeylib.display import fmt_money, fmt_number, fmt_pct
+from journeylib.engine import query_customer_sums
 from journeylib.intervals import nps_stats
 from journeylib.sql import (
     check_choice,
@@ -197,6 +198,10 @@ def _persona_join(engine: Engine, by: str | None) -> tuple[str, str, list[str]]:
     return join, "p.persona, p.persona_label, ", ["persona", "persona_label"]
 
 
+#: The other tables keyed by customer the stage queries read (narrowed per pass with events).
+_CUSTOMER_TABLES = ("orders", "feedback", "persona_assignments")
+
+
 def _signal_label(sig: Any) -> str:
     if sig.kind == "feedback":
         return f"{sig.feedback_kind} {float(sig.min_score):g}+"
@@ -310,8 +315,12 @@ def stage_actions(
         parts += _signal_actions_sql(engine, model, cutoff)
     union = " UNION ALL ".join(f"({p})" for p in parts)
     key = [f"p.{g}" for g in groups]
-    # per customer first (a few rows per customer), then persona and the two groupings
-    df = engine.query(
+    # per customer first (a few rows per customer), then persona and the two groupings; every
+    # count is a sum over customers, so above 30M events it runs per range of customers
+    # (query_customer_sums: by persona at 10M customers, once over everyone ran out of DuckDB's
+    # 4 GB)
+    df = query_customer_sums(
+        engine,
         f"""
         WITH a AS (
             SELECT ck, stage_no, action, source, COUNT(*) AS n FROM ({union})
@@ -321,7 +330,10 @@ def stage_actions(
         FROM a {join}
         GROUP BY GROUPING SETS (({", ".join([*key, "a.stage_no", "a.action", "a.source"])}),
                                 ({", ".join([*key, "a.stage_no"])}))
-        """
+        """,
+        keys=[*groups, "stage_no", "action", "source", "total"],
+        table=table,
+        also=_CUSTOMER_TABLES,
     )
     totals = df.loc[df["total"] == 1, [*groups, "stage_no", "customers"]]
     totals = totals.rename(columns={"customers": "stage_customers"})
@@ -405,14 +417,18 @@ def stage_channels(
         )
     union = " UNION ALL ".join(f"({p})" for p in parts)
     key = [f"p.{g}" for g in groups]
-    df = engine.query(
+    df = query_customer_sums(  # as in stage_actions
+        engine,
         f"""
         SELECT {sel}t.stage_no, CAST(t.touchpoint AS VARCHAR) AS touchpoint,
                SUM(t.is_session) AS sessions, COUNT(*) - SUM(t.is_session) AS orders,
                COUNT(DISTINCT t.ck) AS customers
         FROM ({union}) t {join}
         GROUP BY {", ".join([*key, "t.stage_no", "t.touchpoint"])}
-        """
+        """,
+        keys=[*groups, "stage_no", "touchpoint"],
+        table=table,
+        also=_CUSTOMER_TABLES,
     )
     df["touchpoint"] = df["touchpoint"].fillna("(unknown)").astype("str")
     for col in ("sessions", "orders", "customers", "stage_no"):

@@ -546,3 +546,41 @@ def test_stage_channels_first_touch_and_ties():
             ["awareness", "organic_search", 1],
             ["consideration", "email", 1],
         ]
+
+
+def test_stage_tables_in_passes_over_customer_ranges_equal_one_query(
+    synth_client, same_in_passes, tmp_path
+):
+    """Above CUSTOMER_PASS_EVENTS the stage actions and channels (overall and by persona) are
+    counted per range of customers, events, orders, feedback and personas narrowed alike, and
+    added up: the same tables, exactly."""
+    import shutil
+
+    from journeylib.engine import DuckDBEngine
+
+    folder = tmp_path / "processed"
+    shutil.copytree(synth_client.config.processed_dir, folder)
+    ids = DuckDBEngine(folder).query("SELECT customer_id FROM customers")["customer_id"]
+    persona = ids.map(lambda c: int(c[-1], 16) % 3 + 1).astype("int64")
+    pd.DataFrame(
+        {"customer_id": ids, "persona": persona, "persona_label": "P" + persona.astype(str)}
+    ).to_parquet(folder / "persona_assignments.parquet", index=False)
+    engine = DuckDBEngine(folder)
+    model = StageModel.from_config(synth_client.config)
+
+    def make():
+        return [
+            stage_actions(engine, model, top_n=None),
+            stage_actions(engine, model, top_n=None, by="persona"),
+            stage_channels(engine, model, top_n=None),
+            stage_channels(engine, model, top_n=None, by="persona", dimension="device"),
+        ]
+
+    (actions, by_persona, *_), calls = same_in_passes(engine, make)
+    assert len(calls) == 4  # every table was counted in passes
+    assert by_persona["persona"].nunique() == 3
+    # each stage's customers are those of its personas, added up
+    per_stage = by_persona.drop_duplicates(["persona", "stage_no"])
+    summed = per_stage.groupby("stage_no")["stage_customers"].sum()
+    overall = actions.drop_duplicates("stage_no").set_index("stage_no")["stage_customers"]
+    pd.testing.assert_series_equal(summed, overall, check_names=False)

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from journeylib.config import ReportSpec
+from journeylib.config import JourneySpec, ReportSpec
 from journeylib.display import fmt_money, fmt_number, fmt_pct
 from journeylib.suppression import COUNT_COLUMN, KEY_COLUMN, suppress_small_cells  # noqa: F401
 
@@ -677,7 +677,12 @@ def kpi_tiles(
     for kpi, target, direction, label in goals:
         base = by_kpi.get(kpi)
         if base is None:
-            days = {"days": 90} if kpi == "retention" else {}
+            # the definitions' defaults (the measured tiles say what the run used)
+            days = (
+                {"days": 90} if kpi == "retention"
+                else {"days": JourneySpec.model_fields["recovery_days"].default}
+                if kpi == "cart_abandonment" else {}
+            )  # fmt: skip
             base = {
                 "kpi": kpi, "label": _t(language, f"kpi_{kpi}", **days), "value": np.nan,
                 "unit": "money" if kpi == "revenue_at_risk" else

@@ -260,6 +260,10 @@ def test_kpi_tiles_without_previous_or_objectives_and_with_an_unmeasured_goal(
     ]  # fmt: skip
     assert tiles["label"].iat[0] == "Net Promoter Score (NPS)"
     assert tiles["previous"].isna().all() and not tiles["notable"].any()
+    # a goal whose definition names a number of days, unmeasured (it raised KeyError: 'days')
+    carts = cr.kpi_tiles(values, [{"kpi": "cart_abandonment", "target": 0.6}]).iloc[0]
+    assert carts["status"] == "not_measured"
+    assert "recovered within 7 days" in carts["definition"]
     sentence = cr.goals_missed_sentence(tiles, EN)
     assert sentence.startswith("No goal is missed; 1 of 2 are met.")
     assert "Not measured in this run: Net Promoter Score (NPS)." in sentence

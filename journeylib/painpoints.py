@@ -505,9 +505,8 @@ def _session_table(
     def sessions(where: str) -> str:
         return f"WITH {_sessions_sql(settings, model, cutoff, last_ts, timezone, where)}"
 
-    digest = hashlib.sha256(f"{sessions('TRUE')} slow {settings.slow_factor}".encode()).hexdigest()[
-        :12
-    ]
+    spec = f"{sessions('TRUE')} slow {settings.slow_factor}"
+    digest = hashlib.sha256(spec.encode()).hexdigest()[:12]
     name = f"_painpoint_sessions_{digest}"
     if engine.has_table(name):
         return name

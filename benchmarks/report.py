@@ -78,6 +78,8 @@ def latest(rows: list[dict]) -> dict[tuple[str, int], dict]:
             "load": max((max(r.get("loadavg") or [0]) for r in newest), default=0),
             # end_to_end: the runner and its notebook kernels together
             "tree_peak_mb": max(r.get("info", {}).get("tree_peak_mb") or 0 for r in newest),
+            # a journey run on processed tables kept from an earlier ingest (timed apart)
+            "reused": any(r.get("info", {}).get("processed_reused") for r in newest),
         }
     return out
 
@@ -131,8 +133,15 @@ PIPELINE = SCALE
 SCALE_START, SCALE_END = "<!-- scale:start -->", "<!-- scale:end -->"
 
 
+REUSED_MARK = "†"
+
+
 def scale_table(rows: list[dict]) -> str:
-    """One row per pipeline stage, one column pair (seconds, peak) per size measured."""
+    """One row per pipeline stage, one column pair (seconds, peak) per size measured.
+
+    A run on processed tables kept from an earlier ingest (``info.processed_reused``) is marked
+    with ``†``: its seconds leave out the ingest, which is the ``ingest`` row.
+    """
     summary = latest(rows)
     sizes = sorted({n for (stage, n) in summary if stage in dict(PIPELINE).values()})
     head = " | ".join(f"{size_label(n)}: s | {size_label(n)}: peak GB" for n in sizes)
@@ -146,7 +155,8 @@ def scale_table(rows: list[dict]) -> str:
                 continue
             tree = s.get("tree_peak_mb")
             peak = max(s["peak_mb"], tree or 0) / 1024
-            cells += [_fmt_s(s["seconds"]), f"{peak:.1f}"]
+            mark = f" {REUSED_MARK}" if s.get("reused") else ""
+            cells += [_fmt_s(s["seconds"]) + mark, f"{peak:.1f}"]
         lines.append(f"| {label} (`{stage}`) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -174,7 +184,17 @@ def plot(rows: list[dict], path: Path) -> Path | None:
     ax_t, ax_m = fig.subplots(1, 2)
     for stage, pts in by_stage.items():
         x = [p["customers"] for p in pts]
-        ax_t.plot(x, [p["seconds"] for p in pts], marker="o", label=stage)
+        (line,) = ax_t.plot(x, [p["seconds"] for p in pts], marker="o", label=stage)
+        reused = [p for p in pts if p.get("reused")]  # ingest not included: a hollow marker
+        ax_t.plot(
+            [p["customers"] for p in reused],
+            [p["seconds"] for p in reused],
+            linestyle="none",
+            marker="o",
+            markersize=9,
+            markerfacecolor="white",
+            color=line.get_color(),
+        )
         peaks = [max(p["peak_mb"], p.get("tree_peak_mb") or 0) for p in pts]
         ax_m.plot(x, peaks, marker="o", label=stage)
     for ax, label in ((ax_t, "seconds"), (ax_m, "peak MB")):

@@ -117,6 +117,8 @@ def table(rows: list[dict]) -> str:
             f"{PHASE_LABELS.get(k, k.removesuffix('_seconds'))} {_fmt_s(v)} s"
             for k, v in s["phases"].items()
         ]
+        if s["reused"]:
+            notes.append(f"{REUSED_MARK} processed tables reused: ingest not included")
         if s["runs"] > 1:
             notes.append(f"median of {s['runs']}")
         if s["load"] > 2.5:  # 1-min load average above the cores this stage can use: noisy

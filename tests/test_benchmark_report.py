@@ -49,3 +49,7 @@ def test_scale_table_shows_the_newest_successful_run_and_marks_reused_processed_
     assert _cells(text, "ingest") == ["120", "3.0", "", ""]
     # 6144 MB = 6.0 GB; 19456 MB = 19.0 GB; the reused run is marked
     assert _cells(text, "end_to_end") == ["500", "6.0", f"5,000 {report.REUSED_MARK}", "19.0"]
+    # the results table says so in words
+    line = next(x for x in report.table(rows).splitlines() if "| 10m |" in x)
+    assert line.startswith("| end_to_end |")
+    assert f"{report.REUSED_MARK} processed tables reused: ingest not included" in line

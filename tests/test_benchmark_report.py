@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from benchmarks import report
+import importlib.util
+from pathlib import Path
+
+# benchmarks/ is a folder of scripts beside the package, not installed: load report.py by path
+# (it puts the project root on sys.path itself, for its `benchmarks.*` imports)
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "report.py"
+_spec = importlib.util.spec_from_file_location("benchmarks_report", _PATH)
+report = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(report)
 
 
 def _row(stage, customers, started, seconds, peak_mb, **extra):
